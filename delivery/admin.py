@@ -1,0 +1,61 @@
+"""The send log in the admin: messages, their attempts, and a retry that only queues."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count
+
+from .requeue import requeue_failed
+from .models import Message, SendAttempt
+
+
+class SendAttemptInline(admin.TabularInline):
+    model = SendAttempt
+    extra = 0
+    can_delete = False
+    fields = (
+        "number", "started_at", "stage", "smtp_code", "enhanced_code", "failure_class",
+        "error", "hint", "succeeded",
+    )
+    readonly_fields = fields
+    ordering = ("number", "pk")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = (
+        "id", "created_at", "status", "kind", "integration", "recipients", "subject",
+        "attempts", "last_error",
+    )
+    list_filter = ("status", "kind", "integration")
+    search_fields = ("subject", "to", "from_email")
+    list_select_related = ("integration",)
+    date_hierarchy = "created_at"
+    inlines = (SendAttemptInline,)
+    actions = ("retry_messages",)
+    readonly_fields = [field.name for field in Message._meta.fields]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(attempt_total=Count("attempts"))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="to")
+    def recipients(self, obj: Message) -> str:
+        return ", ".join(obj.to)
+
+    @admin.display(description="attempts", ordering="attempt_total")
+    def attempts(self, obj: Message) -> int:
+        return obj.attempt_total
+
+    @admin.action(description="Retry the selected failed messages (queues them; nothing is sent here)")
+    def retry_messages(self, request, queryset) -> None:
+        count = requeue_failed(queryset)
+        self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)

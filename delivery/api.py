@@ -1,0 +1,147 @@
+"""The public entry points app code calls: `send_email` and `send_bulk`."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import wakeups
+from .models import Kind, Message
+from .routing import route
+from .validation import (
+    InvalidMessage,
+    check_header_value,
+    check_headers,
+    normalize_address,
+    normalize_addresses,
+)
+
+__all__ = ["InvalidMessage", "send_bulk", "send_email"]
+
+
+def send_email(
+    *,
+    to,
+    subject: str,
+    text: str | None = None,
+    html: str | None = None,
+    kind: str = Kind.TRANSACTIONAL,
+    from_email: str | None = None,
+    cc=(),
+    bcc=(),
+    reply_to=(),
+    headers: dict | None = None,
+    idempotency_key: str | None = None,
+    integration=None,
+    attachments: list[dict] | None = None,
+    track: bool = True,
+    unsubscribe_url: str = "",
+) -> Message:
+    """Validate, route and queue one message; a worker sends it once the transaction commits.
+
+    Raises `InvalidMessage` (a ValueError naming the field) and stores nothing when the input
+    is refused. With an `idempotency_key` already used, returns that message unchanged.
+    """
+    if idempotency_key:
+        existing = Message.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    message = build_message(
+        to=to, subject=subject, text=text, html=html, kind=kind, from_email=from_email,
+        cc=cc, bcc=bcc, reply_to=reply_to, headers=headers, integration=integration,
+        attachments=attachments, idempotency_key=idempotency_key, track=track,
+        unsubscribe_url=unsubscribe_url,
+    )
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        # A concurrent call with the same key won the race: return its message.
+        if idempotency_key:
+            return Message.objects.get(idempotency_key=idempotency_key)
+        raise
+    wakeups.publish_on_commit(message.integration_id)
+    return message
+
+
+def send_bulk(messages, *, kind: str = Kind.MARKETING, chunk_size: int = 1000) -> list[Message]:
+    """Queue many messages (dicts of `send_email` arguments) with one insert per chunk."""
+    built = [build_message(kind=item.pop("kind", kind), **item) for item in map(dict, messages)]
+    created: list[Message] = []
+    with transaction.atomic():
+        for start in range(0, len(built), chunk_size):
+            created += Message.objects.bulk_create(built[start : start + chunk_size])
+    for integration_id in {m.integration_id for m in created}:
+        wakeups.publish_on_commit(integration_id)
+    return created
+
+
+def build_message(
+    *, to, subject, text=None, html=None, kind=Kind.TRANSACTIONAL, from_email=None, cc=(),
+    bcc=(), reply_to=(), headers=None, integration=None, attachments=None,
+    idempotency_key=None, track=True, unsubscribe_url="",
+) -> Message:
+    """Return an unsaved, validated and routed Message."""
+    to = normalize_addresses("to", to, required=True)
+    cc = normalize_addresses("cc", cc)
+    bcc = normalize_addresses("bcc", bcc)
+    reply_to = normalize_addresses("reply_to", reply_to)
+    subject = check_header_value("subject", subject or "")
+    if from_email:
+        from_email = normalize_address("from_email", from_email)
+    headers = check_headers(headers)
+    if not (text or html):
+        raise InvalidMessage("text", "a message needs a text or an HTML body")
+    attachments = list(attachments or ())
+    unsubscribe_url = _check_url("unsubscribe_url", unsubscribe_url)
+    _check_size(text, html, attachments)
+    chosen = route(kind=kind, from_email=from_email, integration=integration)
+    now = timezone.now()
+    return Message(
+        kind=kind,
+        integration=chosen.integration,
+        integration_pinned=chosen.pinned,
+        from_email=chosen.from_email,
+        to=to, cc=cc, bcc=bcc, reply_to=reply_to,
+        subject=subject,
+        text=text or "",
+        html=html or "",
+        headers=headers,
+        attachments=attachments,
+        idempotency_key=idempotency_key or None,
+        track=track,
+        unsubscribe_url=unsubscribe_url,
+        next_attempt_at=now,
+        deadline=now + timedelta(seconds=settings.DELIVERY_MAX_AGE),
+    )
+
+
+def _check_url(field: str, url: str) -> str:
+    url = check_header_value(field, (url or "").strip())
+    if url and not url.lower().startswith(("https://", "http://", "mailto:")):
+        raise InvalidMessage(field, "must be an https://, http:// or mailto: URL")
+    return url
+
+
+def _check_size(text: str | None, html: str | None, attachments: list[dict]) -> None:
+    size = len((text or "").encode()) + len((html or "").encode())
+    for item in attachments:
+        size += len(item.get("content_b64", "")) * 3 // 4
+    limit = settings.DELIVERY_MAX_MESSAGE_BYTES
+    if size > limit:
+        raise InvalidMessage("message", f"{size} bytes is over the limit of {limit} bytes")
+
+
+def encode_attachment(filename: str, content: bytes | str, mimetype: str | None) -> dict:
+    """Store an attachment in a message row (JSON-safe)."""
+    if isinstance(content, str):
+        content = content.encode()
+    return {
+        "filename": filename or "",
+        "mimetype": mimetype or "application/octet-stream",
+        "content_b64": base64.b64encode(content).decode("ascii"),
+    }

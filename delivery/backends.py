@@ -1,0 +1,71 @@
+"""`EMAIL_BACKEND = "delivery.backends.QueuedEmailBackend"`: Django's mail API, through the queue."""
+
+from __future__ import annotations
+
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.message import EmailMessage
+
+from .api import encode_attachment, send_email
+from .models import Kind
+
+# Headers that carry the routing choice instead of going out with the message.
+KIND_HEADER = "X-Notifuse-Kind"
+INTEGRATION_HEADER = "X-Notifuse-Integration"
+IDEMPOTENCY_HEADER = "X-Notifuse-Idempotency-Key"
+
+
+class QueuedEmailBackend(BaseEmailBackend):
+    """Queues each EmailMessage; set the kind with the `X-Notifuse-Kind` header.
+
+    Invalid input raises `InvalidMessage` even with `fail_silently`: a message is never
+    dropped without the caller knowing.
+    """
+
+    def send_messages(self, email_messages) -> int:
+        return sum(1 for email in email_messages if self._queue(email))
+
+    def _queue(self, email: EmailMessage) -> bool:
+        if not email.recipients():
+            return False
+        headers = dict(email.extra_headers)
+        kind = headers.pop(KIND_HEADER, Kind.TRANSACTIONAL)
+        integration = headers.pop(INTEGRATION_HEADER, None)
+        idempotency_key = headers.pop(IDEMPOTENCY_HEADER, None)
+        reply_to = list(email.reply_to)
+        text, html = _bodies(email)
+        send_email(
+            to=list(email.to),
+            cc=list(email.cc),
+            bcc=list(email.bcc),
+            reply_to=reply_to,
+            subject=str(email.subject),
+            text=text,
+            html=html,
+            kind=kind,
+            from_email=email.from_email or None,
+            headers=headers,
+            integration=integration,
+            idempotency_key=idempotency_key,
+            attachments=[_attachment(item) for item in email.attachments],
+        )
+        return True
+
+
+def _bodies(email: EmailMessage) -> tuple[str | None, str | None]:
+    html = None
+    for content, mimetype in getattr(email, "alternatives", ()):
+        if mimetype == "text/html":
+            html = str(content)
+    if email.content_subtype == "html":
+        return None, str(email.body)
+    return str(email.body or ""), html
+
+
+def _attachment(item) -> dict:
+    if hasattr(item, "get_payload"):  # a MIMEBase object attached as is
+        return encode_attachment(
+            item.get_filename() or "", item.get_payload(decode=True) or b"",
+            item.get_content_type(),
+        )
+    filename, content, mimetype = item
+    return encode_attachment(filename, content, mimetype)

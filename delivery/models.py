@@ -1,0 +1,134 @@
+"""Messages and their send attempts. The message row is the truth; the broker only wakes workers."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Kind(models.TextChoices):
+    TRANSACTIONAL = "transactional", "Transactional"
+    MARKETING = "marketing", "Marketing"
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Stage(models.TextChoices):
+    CONNECT = "connect", "Connect"
+    TLS = "tls", "TLS"
+    EHLO = "ehlo", "EHLO"
+    TOKEN = "token", "Token"
+    AUTH = "auth", "AUTH"
+    MAIL = "mail", "MAIL FROM"
+    RCPT = "rcpt", "RCPT TO"
+    DATA = "data", "DATA"
+
+
+class Message(models.Model):
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TRANSACTIONAL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    integration = models.ForeignKey(
+        "integrations.SmtpIntegration", on_delete=models.PROTECT, related_name="messages"
+    )
+    # The caller named the integration: it never fails over to another one.
+    integration_pinned = models.BooleanField(default=False)
+    from_email = models.CharField(max_length=500)
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list, blank=True)
+    bcc = models.JSONField(default=list, blank=True)
+    reply_to = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    text = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    # [{"filename", "mimetype", "content_b64"}] from the queued email backend.
+    attachments = models.JSONField(default=list, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # Open and click tracking for this message (also switched off by TRACKING_ENABLED).
+    track = models.BooleanField(default=True)
+    # Marketing mail only: sent as List-Unsubscribe with one-click POST (RFC 8058).
+    unsubscribe_url = models.URLField(max_length=2000, blank=True)
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    open_count = models.PositiveIntegerField(default=0)
+    click_count = models.PositiveIntegerField(default=0)
+
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    deadline = models.DateTimeField()
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, db_index=True)
+    # Recipients already accepted by the server: a retry never sends to them again.
+    delivered_to = models.JSONField(default=list, blank=True)
+    refused_recipients = models.JSONField(default=dict, blank=True)
+    last_error = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes = [
+            models.Index(
+                fields=("integration", "next_attempt_at"),
+                condition=Q(status="queued"),
+                name="message_due_per_integration",
+            ),
+            models.Index(fields=("status", "created_at"), name="message_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject!r} to {', '.join(self.to)}"
+
+    @property
+    def all_recipients(self) -> list[str]:
+        return [*self.to, *self.cc, *self.bcc]
+
+
+class SendAttempt(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts")
+    integration = models.ForeignKey(
+        "integrations.SmtpIntegration", on_delete=models.PROTECT, related_name="attempts"
+    )
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    stage = models.CharField(max_length=10, choices=Stage.choices)
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    enhanced_code = models.CharField(max_length=16, blank=True)
+    error = models.TextField(blank=True)
+    hint = models.TextField(blank=True)
+    # transient | permanent | configuration | interrupted; empty when it succeeded.
+    failure_class = models.CharField(max_length=16, blank=True)
+    succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ("message", "number", "pk")
+        indexes = [models.Index(fields=("integration", "-started_at"), name="attempt_recent")]
+
+    def __str__(self) -> str:
+        outcome = "ok" if self.succeeded else f"{self.smtp_code or ''} {self.enhanced_code}"
+        return f"attempt {self.number} of message {self.message_id}: {self.stage} {outcome}"
+
+
+class TrackingEvent(models.Model):
+    class Kind(models.TextChoices):
+        OPEN = "open", "Open"
+        CLICK = "click", "Click"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    url = models.URLField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    # Stored only with TRACKING_STORE_IP on.
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("created_at", "pk")
+        indexes = [models.Index(fields=("message", "kind"), name="event_message_kind")]

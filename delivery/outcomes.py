@@ -1,0 +1,165 @@
+"""Recording what an attempt did: the attempt row, the message's next state, the health."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import F
+from django.utils import timezone
+
+from integrations.errors import DeliveryError, FailureClass
+from integrations.models import SmtpIntegration
+
+from . import retry
+from .failover import from_address_on
+from .models import Message, SendAttempt, Status
+
+logger = logging.getLogger("delivery.attempts")
+
+
+@dataclass
+class Outcome:
+    """What one try of one message came to; `error` is None when the server took it."""
+
+    message: Message
+    started_at: datetime
+    stage: str
+    error: DeliveryError | None = None
+    refused: dict = field(default_factory=dict)
+    accepted: list[str] = field(default_factory=list)
+    # Failover target when the integration needs attention and the message may move.
+    moved_to: SmtpIntegration | None = None
+
+
+def record(outcome: Outcome) -> SendAttempt:
+    """Write the attempt and move the message on (sent, failed, or queued for a retry)."""
+    message, error = outcome.message, outcome.error
+    now = timezone.now()
+    attempt = SendAttempt(
+        message=message,
+        integration_id=message.integration_id,
+        number=message.attempt_count,
+        started_at=outcome.started_at,
+        finished_at=now,
+        stage=error.stage if error else outcome.stage,
+        smtp_code=error.smtp_code if error else None,
+        enhanced_code=error.enhanced_code if error else "",
+        error=error.text if error else _refusals_text(outcome.refused),
+        hint=error.hint if error else "",
+        failure_class=str(error.failure_class) if error else "",
+        succeeded=error is None,
+    )
+    if outcome.moved_to is not None:
+        attempt.error += f" [moved to integration {outcome.moved_to.name!r}]"
+    attempt.save()
+    changes = _next_state(outcome, now)
+    if outcome.moved_to is not None and changes["status"] == Status.QUEUED:
+        if move_message(message, outcome.moved_to, attempted=True, changes=changes):
+            _log(attempt)
+            return attempt
+    updated = Message.objects.filter(pk=message.pk, claim_token=message.claim_token).update(
+        **changes, updated_at=now
+    )
+    if not updated:
+        logger.warning("message %s: lease lost before its outcome was saved", message.pk)
+    for name, value in changes.items():
+        setattr(message, name, value)
+    _log(attempt)
+    return attempt
+
+
+def _next_state(outcome: Outcome, now: datetime) -> dict:
+    message, error = outcome.message, outcome.error
+    delivered = [*message.delivered_to, *outcome.accepted]
+    refused = {**message.refused_recipients, **_permanent(outcome.refused)}
+    base = {
+        "delivered_to": delivered,
+        "refused_recipients": refused,
+        "claim_token": None,
+        "lease_expires_at": None,
+    }
+    if error is None and not _temporarily_refused(outcome.refused):
+        return {**base, "status": Status.SENT, "sent_at": now, "last_error": ""}
+    if error is not None and error.failure_class is FailureClass.PERMANENT:
+        return {**base, "status": Status.FAILED, "last_error": error.summary}
+    summary = error.summary if error else _refusals_text(outcome.refused)
+    next_at = retry.next_attempt_at(now, message.attempt_count)
+    reason = retry.give_up_reason(message.attempt_count, next_at, message.deadline)
+    if reason:
+        return {**base, "status": Status.FAILED, "last_error": f"{summary} ({reason})"}
+    return {**base, "status": Status.QUEUED, "next_attempt_at": next_at, "last_error": summary}
+
+
+def move_message(
+    message: Message, target: SmtpIntegration, *, attempted: bool, changes: dict | None = None
+) -> bool:
+    """Hand a claimed message to another integration, due now; False if it has no sender."""
+    from_email = from_address_on(target, message.from_email)
+    if from_email is None:
+        return False
+    update = {
+        **(changes or {}),
+        "status": Status.QUEUED,
+        "integration_id": target.pk,
+        "from_email": from_email,
+        "next_attempt_at": timezone.now(),
+        "claim_token": None,
+        "lease_expires_at": None,
+    }
+    if not attempted:
+        update["attempt_count"] = F("attempt_count") - 1
+    Message.objects.filter(pk=message.pk, claim_token=message.claim_token).update(
+        **update, updated_at=timezone.now()
+    )
+    return True
+
+
+def pending_recipients(message: Message) -> list[str]:
+    """Envelope recipients still to be tried: not yet accepted, not permanently refused."""
+    done = {a.lower() for a in [*message.delivered_to, *message.refused_recipients]}
+    return [a for a in message.all_recipients if a.lower() not in done]
+
+
+def mark_integration(integration: SmtpIntegration, error: DeliveryError | None) -> None:
+    """A configuration failure flags the integration; a success clears the flag."""
+    now = timezone.now()
+    query = SmtpIntegration.objects.filter(pk=integration.pk)
+    if error is None:
+        query.update(
+            last_success_at=now,
+            needs_attention_reason="",
+            needs_attention_hint="",
+            needs_attention_since=None,
+        )
+    elif error.failure_class is FailureClass.CONFIGURATION:
+        query.filter(needs_attention_since__isnull=True).update(needs_attention_since=now)
+        query.update(needs_attention_reason=error.summary, needs_attention_hint=error.hint)
+
+
+def _permanent(refused: dict) -> dict:
+    return {addr: [code, text] for addr, (code, text) in refused.items() if code >= 500}
+
+
+def _temporarily_refused(refused: dict) -> bool:
+    return any(code < 500 for code, _ in refused.values())
+
+
+def _refusals_text(refused: dict) -> str:
+    return "; ".join(f"{addr} refused: {code} {text}" for addr, (code, text) in refused.items())
+
+
+def _log(attempt: SendAttempt) -> None:
+    fields = {
+        "message_id": attempt.message_id,
+        "integration_id": attempt.integration_id,
+        "attempt": attempt.number,
+        "stage": attempt.stage,
+        "code": attempt.smtp_code,
+        "enhanced_code": attempt.enhanced_code,
+        "outcome": "sent" if attempt.succeeded else attempt.failure_class,
+        "duration_ms": round((attempt.finished_at - attempt.started_at).total_seconds() * 1000),
+    }
+    text = " ".join(f"{k}={'' if v is None else v}" for k, v in fields.items())
+    logger.info("attempt %s", text, extra=fields)

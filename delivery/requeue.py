@@ -1,0 +1,27 @@
+"""Putting failed messages back in the queue (admin action, portal button)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from . import wakeups
+from .models import Status
+
+
+def requeue_failed(queryset) -> int:
+    """Queue failed messages again with a fresh deadline; a worker sends them."""
+    now = timezone.now()
+    failed = queryset.filter(status=Status.FAILED)
+    integration_ids = set(failed.values_list("integration_id", flat=True))
+    count = failed.update(
+        status=Status.QUEUED,
+        next_attempt_at=now,
+        deadline=now + timedelta(seconds=settings.DELIVERY_MAX_AGE),
+        updated_at=now,
+    )
+    for integration_id in integration_ids:
+        wakeups.publish_on_commit(integration_id)
+    return count

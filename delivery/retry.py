@@ -1,0 +1,30 @@
+"""When to try a failed message again, and when to give up."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+
+def backoff_seconds(attempt_number: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter: between half and all of base * 2^(n-1), capped."""
+    ceiling = min(
+        settings.DELIVERY_RETRY_MAX_SECONDS,
+        settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** max(attempt_number - 1, 0),
+    )
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def give_up_reason(attempt_number: int, next_at: datetime, deadline: datetime) -> str:
+    """Why no further attempt will be made, or '' when one may."""
+    if attempt_number >= settings.DELIVERY_MAX_ATTEMPTS:
+        return f"gave up after {attempt_number} attempts"
+    if next_at > deadline:
+        return "gave up: the message's delivery deadline passed"
+    return ""
+
+
+def next_attempt_at(now: datetime, attempt_number: int) -> datetime:
+    return now + timedelta(seconds=backoff_seconds(attempt_number))

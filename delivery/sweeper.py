@@ -1,0 +1,61 @@
+"""The outbox sweeper (Celery beat): nothing stays stuck when a worker or the broker is lost."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from . import wakeups
+from .models import Message, SendAttempt, Stage, Status
+
+logger = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted"
+
+
+def sweep() -> dict[str, int]:
+    """Requeue messages whose lease expired, then wake every integration with due mail."""
+    returned = requeue_expired_leases()
+    integration_ids = republish_due()
+    return {"requeued": returned, "woken": len(integration_ids)}
+
+
+def requeue_expired_leases() -> int:
+    now = timezone.now()
+    expired = Message.objects.filter(status=Status.SENDING, lease_expires_at__lt=now)
+    returned = 0
+    for message in expired.only("pk", "integration_id", "attempt_count", "claim_token"):
+        taken = Message.objects.filter(
+            pk=message.pk, status=Status.SENDING, claim_token=message.claim_token
+        ).update(
+            status=Status.QUEUED,
+            claim_token=None,
+            lease_expires_at=None,
+            next_attempt_at=now,
+            updated_at=now,
+        )
+        if taken:
+            returned += 1
+            SendAttempt.objects.create(
+                message_id=message.pk,
+                integration_id=message.integration_id,
+                number=message.attempt_count,
+                started_at=now,
+                finished_at=now,
+                stage=Stage.CONNECT,
+                error="Interrupted: the worker stopped before reporting (its lease expired). "
+                "The message is queued again.",
+                failure_class=INTERRUPTED,
+            )
+    if returned:
+        logger.warning("sweeper returned %s messages with expired leases to the queue", returned)
+    return returned
+
+
+def republish_due() -> list[int]:
+    due = Message.objects.filter(status=Status.QUEUED, next_attempt_at__lte=timezone.now())
+    integration_ids = list(due.values_list("integration_id", flat=True).distinct().order_by())
+    for integration_id in integration_ids:
+        wakeups.publish(integration_id)
+    return integration_ids

@@ -1,0 +1,72 @@
+"""Input checks for queued mail: every refusal names the field and nothing is stored."""
+
+from __future__ import annotations
+
+from email.headerregistry import Address
+from email.utils import getaddresses
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+
+class InvalidMessage(ValueError):
+    """A message was refused before being queued; `field` names the offending input."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+def check_header_value(field: str, value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise InvalidMessage(field, "line breaks are not allowed (header injection)")
+    return value
+
+
+def normalize_address(field: str, raw: str) -> str:
+    """Return `raw` as one valid address ("Name <a@b>" or "a@b"), IDN domains accepted."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidMessage(field, "an address is empty")
+    check_header_value(field, raw)
+    parsed = getaddresses([raw])
+    if len(parsed) != 1 or not parsed[0][1]:
+        raise InvalidMessage(field, f"{raw!r} is not one email address")
+    name, addr = parsed[0]
+    local, _, domain = addr.rpartition("@")
+    if not local or not domain:
+        raise InvalidMessage(field, f"{raw!r} is not a valid email address")
+    if not local.isascii():
+        raise InvalidMessage(field, f"{raw!r}: non-ASCII before the @ is not supported")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+        validate_email(f"{local}@{ascii_domain}")
+    except (UnicodeError, ValidationError):
+        raise InvalidMessage(field, f"{raw!r} is not a valid email address") from None
+    return str(Address(display_name=name, addr_spec=f"{local}@{domain}")) if name else addr
+
+
+def normalize_addresses(field: str, values, *, required: bool = False) -> list[str]:
+    if isinstance(values, str):
+        values = [values]
+    values = list(values or ())
+    if required and not values:
+        raise InvalidMessage(field, "at least one address is required")
+    return [normalize_address(field, value) for value in values]
+
+
+def envelope_address(address: str) -> str:
+    """The bare address for MAIL FROM / RCPT TO, its domain in IDNA (punycode) form."""
+    addr = getaddresses([address])[0][1]
+    local, _, domain = addr.rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
+
+
+def check_headers(headers: dict | None) -> dict[str, str]:
+    checked: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        name = str(name)
+        if not name or any(c in name for c in ":\r\n ") or not name.isascii():
+            raise InvalidMessage("headers", f"{name!r} is not a valid header name")
+        checked[name] = check_header_value(f"headers[{name}]", str(value))
+    return checked

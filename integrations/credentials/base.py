@@ -1,0 +1,31 @@
+"""The interface every way of authenticating an SMTP session implements."""
+
+from __future__ import annotations
+
+import smtplib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from integrations.models import SmtpIntegration
+
+
+class Credentials:
+    """Authenticates an open, TLS-protected SMTP session for one integration."""
+
+    def __init__(self, integration: SmtpIntegration) -> None:
+        self.integration = integration
+
+    def prepare(self, *, mailbox: str | None = None) -> None:
+        """Obtain what AUTH needs before connecting (an OAuth2 token); raises DeliveryError."""
+
+    def refresh_after_rejection(self, mailbox: str) -> bool:
+        """After AUTH failed: get fresh credentials for one more try; False when there are none."""
+        return False
+
+    def authenticate(self, smtp: smtplib.SMTP, *, mailbox: str) -> None:
+        """Run AUTH on `smtp`; smtplib errors propagate to the session, which classifies them."""
+        raise NotImplementedError
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in an attempt, a log line or an exception."""
+        return []

@@ -1,0 +1,174 @@
+""""Test integration": run each step of a real send and report what happened at each one.
+
+DNS, TCP connect, TLS, EHLO, token (OAuth2), AUTH, then MAIL FROM / RCPT TO / DATA of a test
+email. Every step has a status, a duration and details; the failing one carries the reply
+code, the enhanced code, the server's text and the hint. Timeouts bound every step.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import asdict, dataclass, field
+from email.utils import getaddresses
+
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .errors import DeliveryError
+from .models import SmtpIntegration
+from .smtp_client import SmtpSession
+
+STEP_ORDER = ("dns", "connect", "tls", "ehlo", "token", "auth", "mail", "rcpt", "data")
+STEP_LABELS = {
+    "dns": "Resolve host", "connect": "TCP connect", "tls": "TLS", "ehlo": "EHLO",
+    "token": "OAuth2 token", "auth": "AUTH", "mail": "MAIL FROM", "rcpt": "RCPT TO",
+    "data": "DATA",
+}
+
+
+@dataclass
+class Step:
+    name: str
+    status: str = "skipped"  # ok | failed | skipped
+    duration_ms: float = 0.0
+    details: dict = field(default_factory=dict)
+    smtp_code: int | None = None
+    enhanced_code: str = ""
+    text: str = ""
+    hint: str = ""
+
+    @property
+    def label(self) -> str:
+        return STEP_LABELS[self.name]
+
+
+@dataclass
+class Report:
+    steps: list[Step]
+
+    @property
+    def ok(self) -> bool:
+        return self.failed_step is None and self.steps[-1].status == "ok"
+
+    @property
+    def failed_step(self) -> Step | None:
+        return next((s for s in self.steps if s.status == "failed"), None)
+
+    def as_json(self) -> list[dict]:
+        return [asdict(step) for step in self.steps]
+
+
+class _Recorder:
+    """Collects what each SmtpSession stage did into the report's steps."""
+
+    def __init__(self, steps: dict[str, Step]) -> None:
+        self.steps = steps
+
+    def __call__(self, stage: str, seconds: float, session: SmtpSession, error) -> None:
+        step = self.steps[stage]
+        step.duration_ms = round(step.duration_ms + seconds * 1000, 1)
+        step.details.update(_details(stage, session))
+        if error is None:
+            if step.status != "failed":
+                step.status = "ok"
+            return
+        step.status = "failed"
+        step.smtp_code, step.enhanced_code = error.smtp_code, error.enhanced_code
+        step.text, step.hint = error.text, error.hint
+
+
+def run_diagnostics(
+    integration: SmtpIntegration, *, to: str, sender: str | None = None
+) -> Report:
+    """Send a test email to `to` through `integration`, step by step."""
+    steps = {name: Step(name) for name in STEP_ORDER}
+    if integration.auth_type != "oauth2":
+        del steps["token"]
+    if not _resolve(integration, steps["dns"]):
+        return Report(list(steps.values()))
+    session = SmtpSession(integration, observer=_Recorder(steps))
+    from_email = sender or _default_sender(integration)
+    try:
+        mailbox = _bare(from_email) if integration.xoauth2_as_sender else None
+        session.open(mailbox=mailbox)
+        session.send(_bare(from_email), [_bare(to)], _test_email(integration, from_email, to))
+    except DeliveryError:
+        pass
+    finally:
+        session.close()
+    return Report(list(steps.values()))
+
+
+def _resolve(integration: SmtpIntegration, step: Step) -> bool:
+    started = time.monotonic()
+    try:
+        infos = socket.getaddrinfo(integration.host, integration.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        step.status, step.text = "failed", f"{integration.host}: {exc}"
+        step.hint = "The SMTP host does not resolve: check it for typos."
+        return False
+    finally:
+        step.duration_ms = round((time.monotonic() - started) * 1000, 1)
+    step.status = "ok"
+    step.details = {"addresses": sorted({info[4][0] for info in infos})}
+    return True
+
+
+def _details(stage: str, session: SmtpSession) -> dict:
+    smtp = session.smtp_in_progress
+    if smtp is None:
+        return {}
+    if stage == "connect":
+        return {"peer": "%s:%s" % smtp.sock.getpeername()[:2]} if smtp.sock else {}
+    if stage == "tls" and smtp.sock is not None and hasattr(smtp.sock, "version"):
+        return _tls_details(smtp.sock, session)
+    if stage == "ehlo":
+        features = dict(smtp.esmtp_features)
+        return {
+            "hostname_sent": session.integration.ehlo_name,
+            "extensions": sorted(features),
+            "auth_mechanisms": features.get("auth", "").split(),
+        }
+    if stage == "token" and getattr(session.credentials, "token", None) is not None:
+        token = session.credentials.token
+        return {
+            "source": "cache" if token.from_cache else "fetched now",
+            "expires_in_s": round(token.expires_at - time.time()),
+        }
+    return {}
+
+
+def _tls_details(sock, session: SmtpSession) -> dict:
+    cert = sock.getpeercert() or {}
+    subject = ", ".join("=".join(pair) for rdn in cert.get("subject", ()) for pair in rdn)
+    return {
+        "mode": "implicit" if session.integration.implicit_tls else "STARTTLS",
+        "protocol": sock.version(),
+        "certificate_subject": subject,
+        "certificate_expires": cert.get("notAfter", ""),
+    }
+
+
+def _default_sender(integration: SmtpIntegration) -> str:
+    sender = integration.senders.order_by("-is_default", "pk").first()
+    return sender.formatted if sender else integration.username
+
+
+def _bare(address: str) -> str:
+    return getaddresses([address])[0][1]
+
+
+def _test_email(integration: SmtpIntegration, from_email: str, to: str) -> bytes:
+    context = {"integration": integration, "sent_at": timezone.now()}
+    email = EmailMultiAlternatives(
+        subject=f"Test email from notifuse-smtp ({integration.name})",
+        body=render_to_string("integrations/test_email.txt", context),
+        from_email=from_email,
+        to=[to],
+    )
+    email.attach_alternative(render_to_string("integrations/test_email.html", context), "text/html")
+    return email.message().as_bytes(linesep="\r\n")
+
+

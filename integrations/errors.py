@@ -1,0 +1,52 @@
+"""The one error type of delivery: where it failed, what the server said, and what to do."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FailureClass(StrEnum):
+    # Retry the same message later (4xx, network trouble, timeouts, token endpoint 5xx).
+    TRANSIENT = "transient"
+    # This message (or recipient) can never be delivered as it is: fail it now.
+    PERMANENT = "permanent"
+    # The integration is misconfigured: hold its mail until staff fix it.
+    CONFIGURATION = "configuration"
+
+
+ENHANCED_CODE = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})\b", re.MULTILINE)
+
+
+def parse_enhanced_code(text: str) -> str:
+    """Return the first RFC 3463 enhanced status code at the start of a reply line, or ''."""
+    match = ENHANCED_CODE.search(text or "")
+    return match.group(1) if match else ""
+
+
+@dataclass(eq=False)
+class DeliveryError(Exception):
+    """A failed step of an SMTP session or token request, classified for the retry policy."""
+
+    stage: str
+    failure_class: FailureClass
+    text: str = ""
+    smtp_code: int | None = None
+    enhanced_code: str = ""
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        super().__init__(self.summary)
+
+    @property
+    def summary(self) -> str:
+        code = " ".join(str(part) for part in (self.smtp_code, self.enhanced_code) if part)
+        return f"{self.stage}: {code + ' ' if code else ''}{self.text}".strip()
+
+    def __str__(self) -> str:
+        return self.summary
+
+    @property
+    def is_permanent(self) -> bool:
+        return self.failure_class is FailureClass.PERMANENT

@@ -1,0 +1,171 @@
+"""The SMTP integration: where and how mail is handed over, and its health."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from fernet_fields import EncryptedTextField
+
+
+class AuthType(models.TextChoices):
+    BASIC = "basic", "Basic Auth"
+    OAUTH2 = "oauth2", "OAuth2"
+    NONE = "none", "None (local relay)"
+
+
+class OAuth2Provider(models.TextChoices):
+    MICROSOFT = "microsoft", "Microsoft 365"
+    GOOGLE = "google", "Google (Gmail)"
+
+
+# Fields each way of authenticating needs; model validation names the missing ones.
+REQUIRED_FIELDS = {
+    (AuthType.BASIC, ""): ("username", "password"),
+    (AuthType.OAUTH2, OAuth2Provider.MICROSOFT): (
+        "username",
+        "tenant_id",
+        "client_id",
+        "client_secret",
+    ),
+    (AuthType.OAUTH2, OAuth2Provider.GOOGLE): (
+        "username",
+        "client_id",
+        "client_secret",
+        "refresh_token",
+    ),
+}
+
+SECRET_FIELDS = ("password", "client_secret", "refresh_token")
+
+
+class SmtpIntegration(models.Model):
+    name = models.CharField("integration name", max_length=200, unique=True)
+    host = models.CharField("SMTP host", max_length=255)
+    port = models.PositiveIntegerField(
+        "SMTP port",
+        default=587,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+    )
+    use_tls = models.BooleanField(
+        "use TLS",
+        default=True,
+        help_text="Port 465 (and 2465): implicit TLS. Any other port: STARTTLS, required "
+        "(nothing is sent in plain text when the server does not offer it).",
+    )
+    ehlo_hostname = models.CharField(
+        "EHLO hostname",
+        max_length=255,
+        blank=True,
+        help_text="Sent in EHLO. Empty: the SMTP host is sent (never 'localhost').",
+    )
+    auth_type = models.CharField(max_length=10, choices=AuthType.choices, default=AuthType.BASIC)
+    username = models.CharField(
+        "SMTP username",
+        max_length=320,
+        blank=True,
+        help_text="Basic Auth: the login. OAuth2: the mailbox that sends (full address).",
+    )
+    password = EncryptedTextField("SMTP password", blank=True, default="")
+    oauth2_provider = models.CharField(
+        "OAuth2 provider", max_length=10, choices=OAuth2Provider.choices, blank=True
+    )
+    tenant_id = models.CharField("tenant ID", max_length=255, blank=True)
+    client_id = models.CharField("client ID", max_length=255, blank=True)
+    client_secret = EncryptedTextField(blank=True, default="")
+    refresh_token = EncryptedTextField(blank=True, default="")
+    xoauth2_as_sender = models.BooleanField(
+        "authenticate as the sender",
+        default=False,
+        help_text="OAuth2: put each message's sender mailbox in XOAUTH2 instead of the "
+        "username (Microsoft 365 setups where every sender mailbox has its own grant).",
+    )
+    use_for_transactional = models.BooleanField("use for transactional", default=True)
+    use_for_marketing = models.BooleanField("use for marketing", default=False)
+    is_active = models.BooleanField("active", default=True)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        "messages per minute",
+        null=True,
+        blank=True,
+        help_text="Shared by all workers. Empty: no limit. Presets fill the provider's limit.",
+    )
+    rate_limit_per_day = models.PositiveIntegerField(
+        "messages per day",
+        null=True,
+        blank=True,
+        help_text="Shared by all workers; mail over the limit waits, it is not failed.",
+    )
+
+    # Health: set by a configuration failure, cleared by the next success.
+    needs_attention_reason = models.TextField(blank=True, editable=False)
+    needs_attention_hint = models.TextField(blank=True, editable=False)
+    needs_attention_since = models.DateTimeField(null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_test_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_test_ok = models.BooleanField(null=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "SMTP integration"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def implicit_tls(self) -> bool:
+        """Use TLS on a TLS-wrapper port (465; SES also 2465): TLS before the greeting."""
+        return self.use_tls and self.port in settings.SMTP_IMPLICIT_TLS_PORTS
+
+    @property
+    def ehlo_name(self) -> str:
+        """The name sent in EHLO: the configured one, else the SMTP host."""
+        return self.ehlo_hostname.strip() or self.host
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.needs_attention_reason)
+
+    def required_fields(self) -> tuple[str, ...]:
+        provider = self.oauth2_provider if self.auth_type == AuthType.OAUTH2 else ""
+        return REQUIRED_FIELDS.get((self.auth_type, provider), ())
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.auth_type == AuthType.OAUTH2 and not self.oauth2_provider:
+            errors["oauth2_provider"] = "Choose the OAuth2 provider (Microsoft 365 or Google)."
+        for field in self.required_fields():
+            if not str(getattr(self, field) or "").strip():
+                label = self._meta.get_field(field).verbose_name
+                errors[field] = f"Required for this authentication type: enter the {label}."
+        if errors:
+            raise ValidationError(errors)
+
+
+class IntegrationTest(models.Model):
+    """One run of "Test integration": who, when, to whom, and every step's result."""
+
+    integration = models.ForeignKey(
+        SmtpIntegration, on_delete=models.CASCADE, related_name="test_runs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    to = models.CharField(max_length=320)
+    sender = models.CharField(max_length=500, blank=True)
+    ok = models.BooleanField()
+    failed_step = models.CharField(max_length=10, blank=True)
+    steps = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ("-created_at",)
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"test of {self.integration} at {self.created_at:%Y-%m-%d %H:%M}: " + (
+            "ok" if self.ok else f"failed at {self.failed_step}"
+        )

@@ -1,0 +1,61 @@
+"""The interface of an OAuth2 token provider, and the token it returns."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from integrations.errors import DeliveryError, FailureClass
+
+if TYPE_CHECKING:
+    from integrations.models import SmtpIntegration
+
+
+@dataclass(frozen=True)
+class Token:
+    access_token: str
+    expires_in: float
+    # A rotated refresh token the provider returned, to replace the stored one.
+    new_refresh_token: str = ""
+
+    def __repr__(self) -> str:  # never print the token itself
+        return f"Token(expires_in={self.expires_in})"
+
+
+class TokenProvider:
+    """Fetches an access token for one integration from its identity provider."""
+
+    name = ""
+
+    def __init__(self, integration: SmtpIntegration) -> None:
+        self.integration = integration
+
+    def fetch(self) -> Token:
+        """Ask the provider for a new access token; raise DeliveryError(stage="token")."""
+        raise NotImplementedError
+
+    def credential_parts(self) -> tuple[str, ...]:
+        """Everything that decides which token is valid; part of the cache key."""
+        raise NotImplementedError
+
+    def secrets(self) -> list[str]:
+        raise NotImplementedError
+
+    def fingerprint(self, mailbox: str) -> str:
+        parts = (self.name, *self.credential_parts(), mailbox)
+        return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+
+
+def token_error(failure_class: FailureClass, text: str, hint: str) -> DeliveryError:
+    return DeliveryError(stage="token", failure_class=failure_class, text=text, hint=hint)
+
+
+def transient_http(status: int | None, provider: str) -> DeliveryError:
+    what = f"HTTP {status}" if status else "no answer"
+    return token_error(
+        FailureClass.TRANSIENT,
+        f"{provider} token endpoint: {what}",
+        f"{provider}'s token service did not answer properly (server error, throttling or "
+        "timeout). The message will be retried.",
+    )

@@ -1,0 +1,66 @@
+"""Google (Gmail): access tokens from a stored refresh token."""
+
+from __future__ import annotations
+
+import requests
+from django.conf import settings
+
+from integrations.errors import FailureClass
+
+from . import hints
+from .base import Token, TokenProvider, token_error, transient_http
+
+TOKEN_TIMEOUT = 15.0
+ERROR_HINTS = {
+    "invalid_grant": hints.GOOGLE_INVALID_GRANT,
+    "unauthorized_client": hints.GOOGLE_UNAUTHORIZED_CLIENT,
+    "invalid_client": hints.GOOGLE_INVALID_CLIENT,
+    "deleted_client": hints.GOOGLE_INVALID_CLIENT,
+    "disabled_client": hints.GOOGLE_INVALID_CLIENT,
+}
+
+
+class GoogleTokenProvider(TokenProvider):
+    name = "google"
+
+    def credential_parts(self) -> tuple[str, ...]:
+        i = self.integration
+        return (settings.GOOGLE_TOKEN_URL, i.client_id, i.client_secret, i.refresh_token)
+
+    def secrets(self) -> list[str]:
+        return [self.integration.client_secret, self.integration.refresh_token]
+
+    def fetch(self) -> Token:
+        i = self.integration
+        payload = post_token_request({
+            "grant_type": "refresh_token",
+            "client_id": i.client_id.strip(),
+            "client_secret": i.client_secret,
+            "refresh_token": i.refresh_token.strip(),
+        })
+        return Token(
+            payload["access_token"],
+            float(payload.get("expires_in", 3599)),
+            new_refresh_token=payload.get("refresh_token", ""),
+        )
+
+
+def post_token_request(data: dict) -> dict:
+    """POST to Google's token endpoint; return the JSON answer or raise DeliveryError."""
+    try:
+        response = requests.post(settings.GOOGLE_TOKEN_URL, data=data, timeout=TOKEN_TIMEOUT)
+    except requests.RequestException:
+        raise transient_http(None, "Google") from None
+    if response.status_code >= 500 or response.status_code == 429:
+        raise transient_http(response.status_code, "Google")
+    try:
+        payload = response.json()
+    except ValueError:
+        raise transient_http(response.status_code, "Google") from None
+    if response.ok and payload.get("access_token"):
+        return payload
+    error = str(payload.get("error") or f"HTTP {response.status_code}")
+    description = str(payload.get("error_description") or "")[:200]
+    text = f"Google token endpoint: {error}" + (f" ({description})" if description else "")
+    hint = ERROR_HINTS.get(error, hints.GOOGLE_OTHER)
+    raise token_error(FailureClass.CONFIGURATION, text, hint)

@@ -1,0 +1,100 @@
+"""Microsoft 365: client-credentials tokens from Entra ID through msal."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from urllib.parse import urlsplit
+
+import msal
+import requests
+from django.conf import settings
+
+from integrations.errors import FailureClass
+
+from . import hints
+from .base import Token, TokenProvider, token_error, transient_http
+
+SCOPE = "https://outlook.office365.com/.default"
+PUBLIC_AUTHORITY_HOST = "login.microsoftonline.com"
+AADSTS = re.compile(r"AADSTS(\d+)")
+TOKEN_TIMEOUT = 15.0
+
+# One msal application per credential set per process: its constructor fetches the
+# OpenID configuration over HTTP.
+_applications: dict[str, msal.ConfidentialClientApplication] = {}
+_applications_lock = threading.Lock()
+
+
+class MicrosoftTokenProvider(TokenProvider):
+    name = "microsoft"
+
+    def credential_parts(self) -> tuple[str, ...]:
+        i = self.integration
+        return (settings.MICROSOFT_AUTHORITY_HOST, i.tenant_id, i.client_id, i.client_secret)
+
+    def secrets(self) -> list[str]:
+        return [self.integration.client_secret]
+
+    def fetch(self) -> Token:
+        try:
+            application = self._application()
+            # Our Redis cache decides when to refresh; msal's own cache must not answer.
+            application.token_cache = msal.TokenCache()
+            result = application.acquire_token_for_client(scopes=[SCOPE])
+        except requests.RequestException:
+            raise transient_http(None, "Microsoft") from None
+        except ValueError as exc:  # msal could not read the tenant's OpenID configuration
+            raise self._tenant_error(str(exc)) from None
+        if "access_token" in result:
+            return Token(result["access_token"], float(result.get("expires_in", 3599)))
+        raise self._error(result)
+
+    def _application(self) -> msal.ConfidentialClientApplication:
+        i = self.integration
+        authority = f"{settings.MICROSOFT_AUTHORITY_HOST.rstrip('/')}/{i.tenant_id.strip()}"
+        key = hashlib.sha256(
+            "\x00".join((authority, i.client_id, i.client_secret)).encode()
+        ).hexdigest()
+        with _applications_lock:
+            application = _applications.get(key)
+            if application is None:
+                application = msal.ConfidentialClientApplication(
+                    i.client_id.strip(),
+                    client_credential=i.client_secret,
+                    authority=authority,
+                    timeout=TOKEN_TIMEOUT,
+                    # Off for any host but the public one: msal would otherwise ask
+                    # login.microsoftonline.com about the host.
+                    instance_discovery=_is_public(settings.MICROSOFT_AUTHORITY_HOST),
+                )
+                _applications[key] = application
+        return application
+
+    def _error(self, result: dict):
+        error = result.get("error", "unknown_error")
+        codes = list(result.get("error_codes") or [])
+        if not codes:
+            codes = [int(c) for c in AADSTS.findall(result.get("error_description", ""))[:1]]
+        code = codes[0] if codes else None
+        text = f"Microsoft token endpoint: {error}" + (f" (AADSTS{code})" if code else "")
+        ids = [f"{k}={result[k]}" for k in ("trace_id", "correlation_id") if result.get(k)]
+        if ids:
+            text += " " + " ".join(ids)
+        if code in hints.MICROSOFT_TRANSIENT_AADSTS or error == "temporarily_unavailable":
+            return token_error(FailureClass.TRANSIENT, text, "Microsoft asked to retry later.")
+        hint = hints.MICROSOFT_AADSTS.get(code) or hints.MICROSOFT_BY_ERROR.get(error)
+        return token_error(FailureClass.CONFIGURATION, text, hint or hints.MICROSOFT_SETUP)
+
+    def _tenant_error(self, message: str):
+        codes = AADSTS.findall(message)
+        code = int(codes[0]) if codes else 90002
+        text = f"Microsoft token endpoint: tenant configuration not found (AADSTS{code})"
+        return token_error(
+            FailureClass.CONFIGURATION, text, hints.MICROSOFT_AADSTS.get(code, hints.MICROSOFT_AADSTS[90002])
+        )
+
+
+def _is_public(authority_host: str) -> bool:
+    return urlsplit(authority_host).hostname == PUBLIC_AUTHORITY_HOST

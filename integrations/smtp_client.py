@@ -1,0 +1,318 @@
+"""An SMTP session for one integration: connect, TLS, EHLO, AUTH, then transactions.
+
+Every failure leaves as a `DeliveryError` naming the stage it happened in, so the attempt record
+says how far the session got. Certificates are always verified against the system store
+(`SSL_CERT_FILE` honoured); with Use TLS on there is no plain-text fallback.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from .catalog import classify
+from .credentials import credentials_for
+from .errors import DeliveryError, FailureClass, parse_enhanced_code
+from .redaction import redact
+
+if TYPE_CHECKING:
+    from .credentials.base import Credentials
+    from .models import SmtpIntegration
+
+ACCEPTED_RCPT = (250, 251)
+
+# Called after each stage with (stage, seconds, session, error or None): diagnostics use it.
+StepObserver = Callable[[str, float, "SmtpSession", DeliveryError | None], None]
+
+
+def tls_context() -> ssl.SSLContext:
+    """A client context that verifies certificates and host names against the system store."""
+    return ssl.create_default_context()
+
+
+class SmtpSession:
+    """One SMTP connection through an integration, opened once and used for many messages."""
+
+    def __init__(
+        self,
+        integration: SmtpIntegration,
+        credentials: Credentials | None = None,
+        observer: StepObserver | None = None,
+    ):
+        self.integration = integration
+        self.observer = observer
+        self.credentials = credentials or credentials_for(integration)
+        self.smtp: smtplib.SMTP | None = None
+        # The connection being set up, before it is authenticated (diagnostics read it).
+        self.smtp_in_progress: smtplib.SMTP | None = None
+        self.stage = "connect"
+        self.tls_version: str | None = None
+        self.mailbox = integration.username
+
+    # -- opening ---------------------------------------------------------------------------
+    def open(self, *, mailbox: str | None = None) -> None:
+        """Connect, secure, greet and authenticate; raise DeliveryError at the failing stage.
+
+        An OAuth2 token the server refuses is replaced once, on a new connection.
+        """
+        self.mailbox = mailbox or self.integration.username
+        if self.integration.auth_type == "oauth2":
+            with self._step("token"):
+                self.credentials.prepare(mailbox=self.mailbox)
+        try:
+            self.smtp = self._open_authenticated()
+        except DeliveryError as error:
+            if error.stage != "auth" or not self._refreshed_after_rejection():
+                raise
+            self.smtp = self._open_authenticated()
+
+    def _refreshed_after_rejection(self) -> bool:
+        with self._step("token"):
+            return self.credentials.refresh_after_rejection(self.mailbox)
+
+    def _open_authenticated(self) -> smtplib.SMTP:
+        smtp = self._connect()
+        try:
+            self._greet(smtp)
+            with self._step("auth"):
+                self.credentials.authenticate(smtp, mailbox=self.mailbox)
+        except BaseException:
+            _quietly_close(smtp)
+            raise
+        # Returned only once fully set up, as Django's backend assigns its connection.
+        return smtp
+
+    def _connect(self) -> smtplib.SMTP:
+        integration = self.integration
+        timeout = settings.SMTP_TIMEOUT
+        if integration.implicit_tls:
+            with self._step("connect"):
+                sock = socket.create_connection((integration.host, integration.port), timeout)
+            with self._step("tls"):
+                self.smtp_in_progress = _ImplicitTlsSmtp(
+                    sock, integration.host, integration.port, integration.ehlo_name, timeout
+                )
+            return self.smtp_in_progress
+        with self._step("connect"):
+            self.smtp_in_progress = smtplib.SMTP(
+                integration.host,
+                integration.port,
+                local_hostname=integration.ehlo_name,
+                timeout=timeout,
+            )
+        return self.smtp_in_progress
+
+    def _greet(self, smtp: smtplib.SMTP) -> None:
+        with self._step("ehlo"):
+            self._ehlo(smtp)
+        if self.integration.use_tls and not self.integration.implicit_tls:
+            with self._step("tls"):
+                if not smtp.has_extn("starttls"):
+                    raise DeliveryError(
+                        stage="tls",
+                        failure_class=FailureClass.CONFIGURATION,
+                        text="The server does not offer STARTTLS; nothing was sent in plain text.",
+                        hint="Use TLS is on but this server/port offers no STARTTLS. Use the "
+                        "provider's STARTTLS port (usually 587), port 465 for implicit TLS, or "
+                        "turn Use TLS off only for a trusted local relay.",
+                    )
+                code, reply = smtp.starttls(context=tls_context())
+                self.tls_version = smtp.sock.version() if smtp.sock else None
+            with self._step("ehlo"):
+                self._ehlo(smtp)
+        elif self.integration.implicit_tls:
+            self.tls_version = smtp.sock.version() if smtp.sock else None
+
+    def _ehlo(self, smtp: smtplib.SMTP) -> None:
+        code, reply = smtp.ehlo(self.integration.ehlo_name)
+        if code != 250:
+            raise smtplib.SMTPHeloError(code, reply)
+
+    # -- sending ---------------------------------------------------------------------------
+    def send(self, envelope_from: str, recipients: list[str], content: bytes) -> dict:
+        """Run one transaction; return the refused recipients as {address: (code, text)}.
+
+        Raises DeliveryError when nothing could be sent: MAIL or DATA refused, every
+        recipient refused, or the connection lost.
+        """
+        smtp = self.smtp
+        assert smtp is not None, "open() first"
+        refused: dict[str, tuple[int, str]] = {}
+        with self._step("mail"):
+            code, reply = smtp.mail(envelope_from)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
+        with self._step("rcpt"):
+            for address in recipients:
+                code, reply = smtp.rcpt(address)
+                if code not in ACCEPTED_RCPT:
+                    refused[address] = (code, _text(reply))
+                if code == 421:
+                    raise smtplib.SMTPResponseException(code, reply)
+            if len(refused) == len(recipients):
+                self.reset_quietly()
+                raise self.recipients_refused_error(refused)
+        with self._step("data"):
+            code, reply = smtp.data(content)
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+        return refused
+
+    def recipients_refused_error(self, refused: dict) -> DeliveryError:
+        """Every recipient refused: transient when any refusal was temporary."""
+        errors = [self._classified("rcpt", code, text) for code, text in refused.values()]
+        transient = [e for e in errors if e.failure_class is FailureClass.TRANSIENT]
+        return (transient or errors)[0]
+
+    def reset(self) -> None:
+        """RSET between messages so a half-finished transaction never leaks into the next."""
+        if self.smtp is not None:
+            with self._step("mail"):
+                self.smtp.rset()
+
+    def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                _quietly_close(smtp)
+
+    def reset_quietly(self) -> None:
+        try:
+            if self.smtp is not None:
+                self.smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            pass
+
+    # -- errors ----------------------------------------------------------------------------
+    @contextmanager
+    def _step(self, stage: str) -> Iterator[None]:
+        """Run one stage, tell the observer how it went, and classify what it raises."""
+        started = time.monotonic()
+        try:
+            with self._classifying(stage):
+                yield
+        except DeliveryError as error:
+            if self.observer:
+                self.observer(stage, time.monotonic() - started, self, error)
+            raise
+        if self.observer:
+            self.observer(stage, time.monotonic() - started, self, None)
+
+    @contextmanager
+    def _classifying(self, stage: str) -> Iterator[None]:
+        """Turn whatever a stage raises into a classified DeliveryError."""
+        self.stage = stage
+        try:
+            yield
+        except DeliveryError:
+            raise
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError(
+                stage=stage,
+                failure_class=FailureClass.CONFIGURATION,
+                text=self._redacted(str(exc)),
+                hint="The server does not offer this step (for AUTH: no mechanism was offered, "
+                "often because TLS is off or the server does not authenticate on this port).",
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise self._classified(stage, exc.smtp_code, _text(exc.smtp_error)) from None
+        except smtplib.SMTPServerDisconnected as exc:
+            raise DeliveryError(
+                stage=stage,
+                failure_class=FailureClass.TRANSIENT,
+                text=f"Connection closed by the server: {self._redacted(str(exc))}",
+                hint="The server dropped the connection; the message will be retried.",
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryError(
+                stage="tls",
+                failure_class=FailureClass.CONFIGURATION,
+                text=f"Certificate not trusted: {exc.verify_message or exc}",
+                hint="The server's TLS certificate could not be verified (unknown or private "
+                "CA, self-signed, expired, or issued for another host name). Certificates are "
+                "always verified: use the host name on the certificate, or add the CA to the "
+                "system trust store (or SSL_CERT_FILE).",
+            ) from None
+        except ssl.SSLError as exc:
+            raise DeliveryError(
+                stage="tls",
+                failure_class=FailureClass.CONFIGURATION,
+                text=f"TLS handshake failed: {exc.reason or exc}",
+                hint="TLS could not be negotiated. Check the port and the TLS mode (465 is "
+                "implicit TLS, 587 is STARTTLS) and that the server supports TLS 1.2 or later.",
+            ) from None
+        except socket.gaierror as exc:
+            raise DeliveryError(
+                stage="connect",
+                failure_class=FailureClass.CONFIGURATION,
+                text=f"Host name does not resolve: {self.integration.host} ({exc.strerror})",
+                hint="Check the SMTP host for typos; the name is not known to DNS.",
+            ) from None
+        except TimeoutError:
+            raise DeliveryError(
+                stage=stage,
+                failure_class=FailureClass.TRANSIENT,
+                text=f"Timed out after {settings.SMTP_TIMEOUT:g} s",
+                hint="The server did not answer in time; check host, port and firewalls. "
+                "The message will be retried.",
+            ) from None
+        except OSError as exc:
+            raise DeliveryError(
+                stage=stage,
+                failure_class=FailureClass.TRANSIENT,
+                text=f"Network error: {exc.strerror or exc}",
+                hint="Could not reach the server (refused or reset). Check host and port; "
+                "the message will be retried.",
+            ) from None
+
+    def _classified(self, stage: str, code: int | None, text: str) -> DeliveryError:
+        text = self._redacted(text)
+        enhanced = parse_enhanced_code(text)
+        failure_class, hint = classify(stage, code, enhanced, text)
+        return DeliveryError(
+            stage=stage,
+            failure_class=failure_class,
+            text=text,
+            smtp_code=code,
+            enhanced_code=enhanced,
+            hint=hint,
+        )
+
+    def _redacted(self, text: str) -> str:
+        return redact(text, self.credentials.secrets())
+
+
+class _ImplicitTlsSmtp(smtplib.SMTP):
+    """SMTP over a socket that is wrapped in TLS before the greeting (port 465)."""
+
+    def __init__(self, sock, host: str, port: int, local_hostname: str, timeout: float):
+        super().__init__(local_hostname=local_hostname, timeout=timeout)
+        self._host = host
+        self.sock = tls_context().wrap_socket(sock, server_hostname=host)
+        self.file = None
+        code, reply = self.getreply()
+        if code != 220:
+            self.close()
+            raise smtplib.SMTPConnectError(code, reply)
+
+
+def _text(reply: bytes | str) -> str:
+    if isinstance(reply, bytes):
+        return reply.decode("utf-8", "replace")
+    return str(reply)
+
+
+def _quietly_close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.close()
+    except OSError:
+        pass

@@ -1,0 +1,57 @@
+"""Running "Test integration" for a person: quota, the run, the stored record, the health."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from .diagnostics import Report, run_diagnostics
+from .models import IntegrationTest, SmtpIntegration
+from .oauth2.cache import redis_client
+
+TESTS_PER_HOUR = 10
+
+
+class QuotaExceeded(Exception):
+    """A person sent too many test emails in the last hour (the admin is no spam relay)."""
+
+
+def check_quota(user) -> None:
+    """Count one test email for `user`; refuse the eleventh in a clock hour."""
+    if user is None:
+        return
+    hour = int(timezone.now().timestamp() // 3600)
+    key = f"notifuse:test-quota:{user.pk}:{hour}"
+    client = redis_client()
+    used = client.incr(key)
+    client.expire(key, 3700)
+    if used > TESTS_PER_HOUR:
+        raise QuotaExceeded(
+            f"You have sent {TESTS_PER_HOUR} test emails in this hour, the limit. "
+            "Try again after the top of the hour."
+        )
+
+
+def run_integration_test(
+    integration: SmtpIntegration, *, to: str, sender: str | None = None, user=None
+) -> tuple[IntegrationTest, Report]:
+    """Run the diagnostics, store the run and update the integration's health."""
+    check_quota(user)
+    report = run_diagnostics(integration, to=to, sender=sender)
+    failed = report.failed_step
+    run = IntegrationTest.objects.create(
+        integration=integration,
+        requested_by=user if user is not None and user.pk else None,
+        to=to,
+        sender=sender or "",
+        ok=report.ok,
+        failed_step=failed.name if failed else "",
+        steps=report.as_json(),
+    )
+    now = timezone.now()
+    changes: dict = {"last_test_at": now, "last_test_ok": report.ok}
+    if report.ok:
+        changes.update(
+            needs_attention_reason="", needs_attention_hint="", needs_attention_since=None
+        )
+    SmtpIntegration.objects.filter(pk=integration.pk).update(**changes)
+    return run, report

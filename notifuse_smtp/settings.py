@@ -1,0 +1,173 @@
+"""Settings for notifuse-smtp, read from the environment (and `.env`) through django-environ.
+
+Every variable is listed with a comment in `.env.example`. A malformed value stops start-up
+with an error that names the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Development defaults: the system check `notifuse_smtp.E001` refuses to start with these
+# when DEBUG is off.
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+DEV_FERNET_KEY = "dev-insecure-fernet-key-change-me"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+DEBUG = env.bool("DEBUG", default=True)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "notifuse_smtp.apps.NotifuseSmtpConfig",
+    "integrations",
+    "senders",
+    "delivery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "notifuse_smtp.urls"
+WSGI_APPLICATION = "notifuse_smtp.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+VAR_DIR = BASE_DIR / "var"
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    VAR_DIR.mkdir(exist_ok=True)  # the zero-setup default keeps its file here
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+LOGIN_URL = "admin:login"
+
+# --- Secrets at rest ---------------------------------------------------------------------
+# The first key encrypts; every key decrypts (rotation: put the new key first).
+FERNET_KEYS = env.list("FERNET_KEYS", default=[DEV_FERNET_KEY])
+
+# --- Redis, Celery -----------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="notifuse_smtp")
+
+# --- OAuth2 providers --------------------------------------------------------------------
+MICROSOFT_AUTHORITY_HOST = env.str(
+    "MICROSOFT_AUTHORITY_HOST", default="https://login.microsoftonline.com"
+)
+GOOGLE_TOKEN_URL = env.str("GOOGLE_TOKEN_URL", default="https://oauth2.googleapis.com/token")
+GOOGLE_AUTH_URL = env.str(
+    "GOOGLE_AUTH_URL", default="https://accounts.google.com/o/oauth2/v2/auth"
+)
+
+# --- Tracking ----------------------------------------------------------------------------
+TRACKING_BASE_URL = env.str("TRACKING_BASE_URL", default="http://localhost:8000")
+TRACKING_ENABLED = env.bool("TRACKING_ENABLED", default=True)
+TRACKING_STORE_IP = env.bool("TRACKING_STORE_IP", default=False)
+# List-Unsubscribe target for marketing mail that names none; "{message_id}" is filled in.
+DEFAULT_UNSUBSCRIBE_URL = env.str("DEFAULT_UNSUBSCRIBE_URL", default="")
+
+# --- Delivery ----------------------------------------------------------------------------
+SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=30.0)
+# Ports where "Use TLS" means TLS from the first byte (465; Amazon SES also 2465);
+# on any other port it means STARTTLS, required.
+SMTP_IMPLICIT_TLS_PORTS = [int(p) for p in env.list("SMTP_IMPLICIT_TLS_PORTS", default=["465", "2465"])]
+DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=30.0)
+DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=3600.0)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=20)
+# Seconds after queueing when a message that still failed is given up.
+DELIVERY_MAX_AGE = env.float("DELIVERY_MAX_AGE", default=3 * 24 * 3600.0)
+DELIVERY_LEASE_SECONDS = env.float("DELIVERY_LEASE_SECONDS", default=300.0)
+DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=30.0)
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
+DELIVERY_MAX_MESSAGE_BYTES = env.int("DELIVERY_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="delivery.backends.QueuedEmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="")
+
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {
+        "task": "delivery.tasks.sweep_outbox",
+        "schedule": DELIVERY_SWEEP_SECONDS,
+    },
+}
+
+# --- Logging -----------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise environ.ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "notifuse_smtp.logs.RedactingFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "notifuse_smtp.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+# --- OAuth2 token cache ------------------------------------------------------------------
+# Tokens are refreshed this many seconds before they expire.
+OAUTH2_REFRESH_MARGIN_SECONDS = env.float("OAUTH2_REFRESH_MARGIN_SECONDS", default=300.0)

@@ -1,0 +1,149 @@
+"""Shared fixtures: a test CA, SMTP servers, integrations, and real Celery worker processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_broker():
+    """Start from an empty broker database: stale wake-ups from an earlier run act on nothing
+    but would muddy the counts tests make."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    if client.connection_pool.connection_kwargs.get("db", 0) == 0:
+        pytest.exit(
+            "The tests flush their Redis database: point REDIS_URL at a dedicated one "
+            "(./scripts/test uses redis://127.0.0.1:6379/15).",
+            returncode=2,
+        )
+    client.flushdb()
+    yield
+    client.flushdb()
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory):
+    """A CA the tests generate, trusted through SSL_CERT_FILE alongside the system store."""
+    from tests.support.certs import TestCA
+
+    ca = TestCA()
+    bundle = tmp_path_factory.mktemp("ca") / "bundle.pem"
+    ca.write_bundle(str(bundle))
+    system = SYSTEM_CA_BUNDLE.read_text() if SYSTEM_CA_BUNDLE.exists() else ""
+    bundle.write_text(system + "\n" + bundle.read_text())
+    previous = {name: os.environ.get(name) for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")}
+    os.environ["SSL_CERT_FILE"] = os.environ["REQUESTS_CA_BUNDLE"] = str(bundle)
+    ca.bundle_path = str(bundle)
+    yield ca
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def wait_until(predicate, *, timeout: float = 20.0, interval: float = 0.05, message: str = ""):
+    """Poll `predicate` until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for processes the tests start."""
+    from django.db import connection
+
+    parts = urlsplit(os.environ.get("DATABASE_URL", ""))
+    if not parts.scheme.startswith("postgres"):
+        pytest.skip("worker tests need PostgreSQL (set DATABASE_URL); run ./scripts/test")
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+class WorkerProcess:
+    """A real `celery worker` process on the test database and the test broker."""
+
+    def __init__(self, log_path: Path, env: dict[str, str], hostname: str, concurrency: int):
+        self.log_path = log_path
+        command = [
+            sys.executable, "-m", "celery", "-A", "notifuse_smtp", "worker",
+            "--loglevel", "INFO", "--pool", "prefork", "--concurrency", str(concurrency),
+            "--hostname", hostname, "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]
+        if env.pop("WITH_BEAT", ""):
+            command += ["--beat", "--schedule", str(log_path.with_suffix(".schedule"))]
+        self.log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(self._ready, timeout=60, message=f"worker did not start; see {log_path}")
+
+    def _ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"worker exited: {self.log_path.read_text()[-3000:]}")
+        return b" ready." in self.log_path.read_bytes()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group, as an out-of-memory kill or power loss would."""
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path):
+    """Start real Celery workers: `start_worker(DELIVERY_RETRY_BASE_SECONDS="0.2", ...)`."""
+    workers: list[WorkerProcess] = []
+
+    def start(*, hostname: str | None = None, concurrency: int = 2, **overrides) -> WorkerProcess:
+        env = {
+            **os.environ,
+            "DATABASE_URL": test_database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "FERNET_KEYS": ",".join(settings.FERNET_KEYS),
+            "SMTP_TIMEOUT": "5",
+            **{name: str(value) for name, value in overrides.items()},
+        }
+        name = hostname or f"worker{len(workers) + 1}@%h"
+        log = tmp_path / f"{name.split('@')[0]}-{len(workers)}.log"
+        worker = WorkerProcess(log, env, name, concurrency)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()

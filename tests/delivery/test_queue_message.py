@@ -1,0 +1,83 @@
+"""send_email: what it accepts, what it refuses (naming the field), and what it stores."""
+
+from __future__ import annotations
+
+import pytest
+
+from delivery.api import InvalidMessage, send_email
+from delivery.models import Message, Status
+from tests.factories import make_integration
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def integration():
+    return make_integration()
+
+
+def test_it_queues_a_message_with_the_default_sender(integration):
+    message = send_email(to="bob@example.org", subject="Hi", text="Hello")
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED
+    assert message.integration == integration
+    assert message.from_email == "App <app@example.com>"
+    assert message.to == ["bob@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("subject", {"subject": "Hi\r\nBcc: victim@example.org"}),
+        ("to", {"to": ["bob@example.org\nBcc: victim@example.org"]}),
+        ("to", {"to": ["not-an-address"]}),
+        ("to", {"to": [""]}),
+        ("to", {"to": []}),
+        ("cc", {"cc": ["a@b@c"]}),
+        ("headers[X-Tag]", {"headers": {"X-Tag": "a\r\nBcc: victim@example.org"}}),
+        ("headers", {"headers": {"Bad Name": "x"}}),
+        ("from_email", {"from_email": "stranger@example.com"}),
+        ("kind", {"kind": "newsletter"}),
+    ],
+)
+def test_it_refuses_bad_input_naming_the_field_and_stores_nothing(integration, field, kwargs):
+    arguments = {"to": ["bob@example.org"], "subject": "Hi", "text": "Hello", **kwargs}
+    with pytest.raises(InvalidMessage) as caught:
+        send_email(**arguments)
+    assert caught.value.field == field
+    assert str(caught.value).startswith(f"{field}: ")
+    assert isinstance(caught.value, ValueError)
+    assert not Message.objects.exists()
+
+
+def test_it_refuses_an_oversize_message(integration, settings):
+    settings.DELIVERY_MAX_MESSAGE_BYTES = 1000
+    with pytest.raises(InvalidMessage, match="over the limit"):
+        send_email(to="bob@example.org", subject="Big", text="x" * 1001)
+    assert not Message.objects.exists()
+
+
+def test_it_accepts_idn_domains_and_utf8_names(integration):
+    message = send_email(to="Jürgen <juergen@bücher.example>", subject="Grüße", text="Hallo")
+    message.refresh_from_db()
+    assert message.to == ["Jürgen <juergen@bücher.example>"]
+    assert message.subject == "Grüße"
+
+
+def test_it_refuses_a_non_ascii_local_part_clearly(integration):
+    with pytest.raises(InvalidMessage, match="non-ASCII before the @"):
+        send_email(to="jürgen@example.org", subject="Hi", text="x")
+
+
+def test_the_same_idempotency_key_returns_the_same_message(integration):
+    first = send_email(to="bob@example.org", subject="Hi", text="1", idempotency_key="order-1")
+    second = send_email(to="bob@example.org", subject="Hi", text="2", idempotency_key="order-1")
+    assert first.pk == second.pk
+    assert Message.objects.count() == 1
+
+
+def test_with_no_integration_flagged_for_the_kind_it_says_so(integration):
+    integration.use_for_marketing = False
+    integration.save()
+    with pytest.raises(InvalidMessage, match="no active integration is flagged for marketing"):
+        send_email(to="bob@example.org", subject="News", text="x", kind="marketing")

@@ -1,0 +1,52 @@
+"""Django's mail API goes through the queue when EMAIL_BACKEND is the queued backend."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from django.core.mail import EmailMultiAlternatives, send_mail
+
+from delivery.api import InvalidMessage
+from delivery.models import Message
+from tests.factories import make_integration
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def queued_backend(settings):
+    settings.EMAIL_BACKEND = "delivery.backends.QueuedEmailBackend"
+    make_integration()
+
+
+def test_send_mail_queues_one_message():
+    assert send_mail("Hi", "Hello", None, ["bob@example.org"]) == 1
+    message = Message.objects.get()
+    assert (message.subject, message.text, message.to) == ("Hi", "Hello", ["bob@example.org"])
+
+
+def test_email_multi_alternatives_keeps_html_attachments_cc_bcc_reply_to_and_headers():
+    email = EmailMultiAlternatives(
+        "Invoice", "See attached", "app@example.com", ["bob@example.org"],
+        cc=["carol@example.org"], bcc=["dave@example.org"], reply_to=["help@example.com"],
+        headers={"X-Order": "42", "X-Notifuse-Kind": "marketing"},
+    )
+    email.attach_alternative("<p>See attached</p>", "text/html")
+    email.attach("invoice.pdf", b"%PDF-1.4 bytes", "application/pdf")
+    email.send()
+    message = Message.objects.get()
+    assert message.kind == "marketing"
+    assert message.html == "<p>See attached</p>"
+    assert (message.cc, message.bcc, message.reply_to) == (
+        ["carol@example.org"], ["dave@example.org"], ["help@example.com"],
+    )
+    assert message.headers == {"X-Order": "42"}
+    [attachment] = message.attachments
+    assert base64.b64decode(attachment["content_b64"]) == b"%PDF-1.4 bytes"
+
+
+def test_invalid_input_raises_even_with_fail_silently():
+    with pytest.raises(InvalidMessage):
+        send_mail("Hi\nBcc: x@example.org", "Hello", None, ["bob@example.org"], fail_silently=True)
+    assert not Message.objects.exists()

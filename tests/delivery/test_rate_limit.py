@@ -1,0 +1,60 @@
+"""Per-integration rate limits in Redis, driven by a simulated clock (no sleeping)."""
+
+from __future__ import annotations
+
+import redis
+from django.conf import settings
+
+from delivery.ratelimit import RateLimiter
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def drain_with_limit(limiter: RateLimiter, clock: FakeClock, count: int, **limits) -> float:
+    """Send `count` messages as a worker would, waiting when told; return simulated seconds."""
+    start, sent = clock.now, 0
+    while sent < count:
+        wait = limiter.acquire(4242, limits.get("per_minute"), limits.get("per_day"))
+        if wait:
+            clock.now += wait
+        else:
+            sent += 1
+    return clock.now - start
+
+
+def test_120_messages_at_60_per_minute_take_about_two_minutes_and_none_is_refused():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    clock = FakeClock(1_700_000_000.0 - (1_700_000_000.0 % 60))  # start of a minute
+    limiter = RateLimiter(client, clock=clock)
+    elapsed = drain_with_limit(limiter, clock, 120, per_minute=60)
+    assert 60 <= elapsed <= 120, elapsed
+
+
+def test_a_full_window_answers_the_seconds_until_it_rolls():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    clock = FakeClock(1_700_000_010.0 - (1_700_000_010.0 % 60) + 10)
+    limiter = RateLimiter(client, clock=clock)
+    assert limiter.acquire(4343, 2, None) == 0
+    assert limiter.acquire(4343, 2, None) == 0
+    assert limiter.acquire(4343, 2, None) == 50.0
+
+
+def test_the_day_limit_holds_mail_until_the_next_day():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    clock = FakeClock(86400 * 20000 + 3600)
+    limiter = RateLimiter(client, clock=clock)
+    assert limiter.acquire(4444, None, 1) == 0
+    assert limiter.acquire(4444, None, 1) == 86400 - 3600
+
+
+def test_no_limits_means_no_waiting_and_no_redis_keys():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    limiter = RateLimiter(client)
+    assert limiter.acquire(4545, None, None) == 0
+    assert not client.keys("notifuse:rate:4545:*")

@@ -1,0 +1,200 @@
+"""Delivery through real SMTP servers: EHLO, TLS modes, AUTH, and every failure classified."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from delivery import engine
+from delivery.api import send_email
+from delivery.models import Message, SendAttempt, Status
+from tests.factories import make_integration
+from tests.support.certs import TestCA
+from tests.support.smtp_servers import SmtpTestServer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(settings):
+    settings.DELIVERY_RETRY_BASE_SECONDS = 0.01
+    settings.DELIVERY_RETRY_MAX_SECONDS = 0.05
+    settings.SMTP_TIMEOUT = 5
+
+
+@pytest.fixture
+def server(request):
+    with SmtpTestServer(**getattr(request, "param", {})) as running:
+        yield running
+
+
+def queue(integration, **kwargs) -> Message:
+    arguments = {"to": ["bob@example.org"], "subject": "Hello", "text": "Hi Bob", **kwargs}
+    return send_email(integration=integration, **arguments)
+
+
+def drain_until_settled(integration, message: Message, rounds: int = 10) -> Message:
+    """Drain, making any scheduled retry due at once, until the message is sent or failed."""
+    for _ in range(rounds):
+        engine.drain(integration.pk)
+        message.refresh_from_db()
+        if message.status in (Status.SENT, Status.FAILED):
+            return message
+        Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    return message
+
+
+def test_it_sends_the_configured_ehlo_hostname(server):
+    integration = make_integration(server, ehlo_hostname="mail.example.com")
+    queue(integration)
+    engine.drain(integration.pk)
+    assert server.ehlo_hostnames == ["mail.example.com"]
+
+
+def test_an_empty_ehlo_hostname_sends_the_smtp_host(server):
+    integration = make_integration(server, ehlo_hostname="")
+    queue(integration)
+    engine.drain(integration.pk)
+    assert server.ehlo_hostnames == ["127.0.0.1"]
+
+
+def test_it_delivers_and_records_a_successful_attempt(server):
+    integration = make_integration(server)
+    message = queue(integration, html="<p>Hi <b>Bob</b></p>", cc=["carol@example.org"])
+    engine.drain(integration.pk)
+    [received] = server.wait_for_messages(1)
+    assert sorted(received.rcpt_tos) == ["bob@example.org", "carol@example.org"]
+    assert received.parsed["Subject"] == "Hello"
+    message.refresh_from_db()
+    assert message.status == Status.SENT and message.sent_at is not None
+    attempt = message.attempts.get()
+    assert attempt.succeeded and attempt.stage == "data" and attempt.number == 1
+
+
+@pytest.fixture(scope="module")
+def ca():
+    return TestCA()
+
+
+@pytest.mark.parametrize("mode", ["starttls", "implicit"])
+def test_tls_delivers_with_a_certificate_from_a_trusted_ca(mode, test_ca, settings):
+    context = test_ca.server_context()
+    with SmtpTestServer(tls=mode, ssl_context=context, credentials={"app": "s3cret"}) as server:
+        if mode == "implicit":  # the test server's port stands in for 465
+            settings.SMTP_IMPLICIT_TLS_PORTS = [server.port]
+        integration = make_integration(server, use_tls=True)
+        assert integration.implicit_tls == (mode == "implicit")
+        queue(integration)
+        engine.drain(integration.pk)
+        server.wait_for_messages(1)
+    assert server.auth_attempts and server.auth_attempts[0][1] == "app"
+
+
+def test_an_untrusted_certificate_fails_at_the_tls_stage(test_ca, ca):
+    untrusted = ca.server_context()  # a CA nobody trusts
+    with SmtpTestServer(tls="starttls", ssl_context=untrusted, credentials={"app": "x"}) as server:
+        integration = make_integration(server, use_tls=True)
+        message = queue(integration)
+        engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.succeeded) == ("tls", False)
+    assert "certificate" in attempt.error.lower() and attempt.hint
+    assert server.messages == []
+
+
+def test_without_starttls_nothing_is_sent_in_plain_text(test_ca):
+    context = test_ca.server_context()
+    with SmtpTestServer(
+        tls="starttls", ssl_context=context, advertise_starttls=False, credentials={"app": "x"}
+    ) as server:
+        integration = make_integration(server, use_tls=True)
+        message = queue(integration)
+        engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert attempt.stage == "tls"
+    assert "does not offer STARTTLS" in attempt.error
+    assert server.auth_attempts == [] and server.messages == []
+
+
+@pytest.mark.parametrize("server", [{"credentials": {"app": "right"}}], indirect=True)
+def test_a_wrong_password_gives_535_at_auth_with_a_hint(server):
+    integration = make_integration(server, auth_type="basic", username="app", password="wrong")
+    message = queue(integration)
+    engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.smtp_code, attempt.enhanced_code) == ("auth", 535, "5.7.8")
+    assert attempt.hint and attempt.failure_class == "configuration"
+    assert "wrong" not in attempt.error
+    integration.refresh_from_db()
+    assert integration.needs_attention and "535" in integration.needs_attention_reason
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED  # held, not failed
+
+
+@pytest.mark.parametrize("server", [{"credentials": {"app": "right"}}], indirect=True)
+def test_mail_held_by_a_wrong_password_goes_out_once_it_is_fixed(server):
+    integration = make_integration(server, auth_type="basic", username="app", password="wrong")
+    message = queue(integration)
+    engine.drain(integration.pk)
+    integration.password = "right"
+    integration.save()
+    message = drain_until_settled(integration, message)
+    assert message.status == Status.SENT
+    assert len(server.wait_for_messages(1)) == 1
+    integration.refresh_from_db()
+    assert not integration.needs_attention
+
+
+@pytest.mark.parametrize(
+    "server", [{"fail_first": (2, "421 4.7.0 Try again later, closing connection.")}],
+    indirect=True,
+)
+def test_it_delivers_on_the_third_try_after_two_421(server):
+    integration = make_integration(server)
+    message = drain_until_settled(integration, queue(integration))
+    assert message.status == Status.SENT
+    attempts = list(message.attempts.order_by("number"))
+    assert [(a.smtp_code, a.failure_class) for a in attempts] == [
+        (421, "transient"), (421, "transient"), (None, ""),
+    ]
+    assert len(server.messages) == 1
+
+
+@pytest.mark.parametrize(
+    "server",
+    [{"reject_rcpt": {"gone@example.org": "550 5.1.1 The email account does not exist"}}],
+    indirect=True,
+)
+def test_550_at_rcpt_fails_the_message_at_once(server):
+    integration = make_integration(server)
+    message = drain_until_settled(integration, queue(integration, to=["gone@example.org"]))
+    assert message.status == Status.FAILED
+    attempt = message.attempts.get()
+    assert (attempt.stage, attempt.smtp_code, attempt.enhanced_code) == ("rcpt", 550, "5.1.1")
+    assert attempt.failure_class == "permanent" and attempt.hint
+
+
+@pytest.mark.parametrize(
+    "server",
+    [{"reject_rcpt": {"gone@example.org": "550 5.1.1 The email account does not exist"}}],
+    indirect=True,
+)
+def test_one_refused_recipient_of_three_does_not_stop_the_other_two(server):
+    integration = make_integration(server)
+    message = queue(integration, to=["a@example.org", "gone@example.org", "b@example.org"])
+    message = drain_until_settled(integration, message)
+    [received] = server.messages
+    assert sorted(received.rcpt_tos) == ["a@example.org", "b@example.org"]
+    assert message.status == Status.SENT
+    assert message.refused_recipients["gone@example.org"][0] == 550
+    assert "gone@example.org refused: 550" in message.attempts.get().error
+
+
+@pytest.mark.parametrize("server", [{"drop_in_data_first": 1}], indirect=True)
+def test_a_connection_dropped_mid_data_is_retried_and_delivered_once(server):
+    integration = make_integration(server)
+    message = drain_until_settled(integration, queue(integration))
+    assert message.status == Status.SENT
+    assert [a.stage for a in message.attempts.order_by("number")] == ["data", "data"]
+    assert message.attempts.order_by("number").first().failure_class == "transient"
+    assert len(server.messages) == 1

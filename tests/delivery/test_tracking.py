@@ -1,0 +1,111 @@
+"""Open and click tracking: signed links, exact redirects, events, opt-outs, RFC 8058 headers."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+
+import pytest
+from django.core import signing
+
+from delivery.api import send_email
+from delivery.mime import render
+from delivery.models import Message, TrackingEvent
+from delivery.tracking.links import click_token
+from tests.factories import make_integration
+
+pytestmark = pytest.mark.django_db
+
+HTML = (
+    '<html><body><p>Hello</p>'
+    '<a href="mailto:help@example.com">mail</a> '
+    '<a href="#details">details</a> '
+    '<a href="https://shop.example/cart?item=1&amp;qty=2">cart</a> '
+    '<a href="https://bücher.example/straße?q=ü">books</a> '
+    '<a data-notrack href="https://private.example/keep">private</a>'
+    "</body></html>"
+)
+
+
+@pytest.fixture
+def integration():
+    return make_integration()
+
+
+def sent_html(message: Message) -> str:
+    parsed = email.message_from_bytes(render(message), policy=email.policy.default)
+    return parsed.get_body(("html",)).get_content()
+
+
+def click_urls(html: str) -> list[str]:
+    return re.findall(r'href="(http://testserver/t/c/[^"]+)"', html)
+
+
+def test_trackable_links_are_rewritten_and_others_left_alone(integration, settings, client):
+    settings.TRACKING_BASE_URL = "http://testserver"
+    message = send_email(to="bob@example.org", subject="Hi", html=HTML)
+    html = sent_html(message)
+    urls = click_urls(html)
+    assert len(urls) == 2
+    assert 'href="mailto:help@example.com"' in html
+    assert 'href="#details"' in html
+    assert 'data-notrack href="https://private.example/keep"' in html
+    assert re.search(r'<img src="http://testserver/t/o/[^"]+\.gif"[^>]*></body>', html)
+    targets = [client.get(url.removeprefix("http://testserver")) for url in urls]
+    assert [t.status_code for t in targets] == [302, 302]
+    assert [t["Location"] for t in targets] == [
+        "https://shop.example/cart?item=1&qty=2",
+        # The same address as https://bücher.example/straße?q=ü, in the form HTTP carries.
+        "https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%BC",
+    ]
+    assert TrackingEvent.objects.filter(kind="click").count() == 2
+
+
+def test_a_tampered_token_or_another_messages_link_is_a_404(integration, client):
+    message = send_email(to="bob@example.org", subject="Hi", html=HTML)
+    other = send_email(to="carol@example.org", subject="Hi", html="<a href='https://x.example'>x</a>")
+    good = click_token(message.pk, 0)
+    tampered = good[:-1] + ("A" if good[-1] != "A" else "B")
+    assert client.get(f"/t/c/{tampered}/").status_code == 404
+    assert client.get(f"/t/c/{click_token(other.pk, 1)}/").status_code == 404
+    unsigned = signing.dumps([message.pk, 0], salt="wrong-salt", compress=True)
+    assert client.get(f"/t/c/{unsigned}/").status_code == 404
+    assert not TrackingEvent.objects.exists()
+
+
+@pytest.mark.parametrize("switch", ["message", "global"])
+def test_tracking_off_leaves_the_html_byte_for_byte(integration, settings, switch):
+    settings.TRACKING_ENABLED = switch != "global"
+    message = send_email(to="bob@example.org", subject="Hi", html=HTML, track=switch != "message")
+    assert sent_html(message) == HTML
+
+
+def test_two_pixel_loads_record_two_opens_and_one_first_open(integration, settings, client):
+    settings.TRACKING_BASE_URL = "http://testserver"
+    message = send_email(to="bob@example.org", subject="Hi", html=HTML)
+    pixel = re.search(r'<img src="http://testserver(/t/o/[^"]+)"', sent_html(message)).group(1)
+    first = client.get(pixel)
+    assert first.status_code == 200 and first["Content-Type"] == "image/gif"
+    assert "no-cache" in first["Cache-Control"]
+    message.refresh_from_db()
+    opened = message.first_opened_at
+    client.get(pixel)
+    message.refresh_from_db()
+    assert message.open_count == 2
+    assert message.first_opened_at == opened is not None
+
+
+def test_marketing_mail_carries_one_click_unsubscribe_and_transactional_does_not(integration):
+    marketing = send_email(
+        to="bob@example.org", subject="News", text="x", kind="marketing",
+        unsubscribe_url="https://example.com/u/123",
+    )
+    transactional = send_email(
+        to="bob@example.org", subject="Reset", text="x", unsubscribe_url="https://example.com/u/1"
+    )
+    parsed = email.message_from_bytes(render(marketing), policy=email.policy.default)
+    assert parsed["List-Unsubscribe"] == "<https://example.com/u/123>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    plain = email.message_from_bytes(render(transactional), policy=email.policy.default)
+    assert plain["List-Unsubscribe"] is None and plain["List-Unsubscribe-Post"] is None
