@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 from django.conf import settings
 
@@ -58,3 +59,23 @@ def test_no_limits_means_no_waiting_and_no_redis_keys():
     limiter = RateLimiter(client)
     assert limiter.acquire(4545, None, None) == 0
     assert not client.keys("notifuse:rate:4545:*")
+
+
+@pytest.mark.django_db
+def test_mail_over_the_limit_waits_in_the_queue_and_is_not_failed():
+    from delivery import engine
+    from delivery.api import send_email
+    from delivery.models import Message, Status
+    from tests.factories import make_integration
+    from tests.support.smtp_servers import SmtpTestServer
+
+    with SmtpTestServer() as server:
+        integration = make_integration(server, rate_limit_per_minute=2)
+        for n in range(5):
+            send_email(to=f"user{n}@example.org", subject="x", text="x")
+        engine.drain(integration.pk)
+    statuses = sorted(Message.objects.values_list("status", flat=True))
+    assert statuses == [Status.QUEUED] * 3 + [Status.SENT] * 2
+    waiting = Message.objects.filter(status=Status.QUEUED)
+    assert all(m.attempts.count() == 0 and m.attempt_count == 0 for m in waiting)
+    assert len(server.messages) == 2
