@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import F
@@ -13,37 +13,47 @@ from integrations.errors import DeliveryError, FailureClass
 from integrations.models import SmtpIntegration
 from integrations.smtp_client import SmtpSession
 
-from . import wakeups
+from . import sessions, wakeups
 from .claiming import claim_batch
+from .failover import alternative_for
 from .mime import render
 from .models import Message, Status
-from .failover import alternative_for
-from .outcomes import Outcome, mark_integration, move_message, pending_recipients, record
+from .outcomes import Outcome, mark_integration, move_message, pending_recipients, record_batch
 from .ratelimit import shared_limiter
 from .validation import envelope_address
 
 logger = logging.getLogger(__name__)
 
-# Failures after which the connection cannot carry another transaction.
+# Stages that belong to the session, not to one message: failing there stops the drain.
+SESSION_STAGES = ("connect", "tls", "ehlo", "token", "auth")
+# Replies after which the connection cannot carry another transaction.
 SESSION_ENDING_CODES = {421}
+# How soon a drain that found every connection slot taken tries again.
+SLOT_RETRY_SECONDS = 1.0
 
 
 def drain(integration_id: int) -> int:
     """Send every due message of one integration; return how many were tried."""
+    wakeups.clear_pending(integration_id)
     integration = SmtpIntegration.objects.filter(pk=integration_id, is_active=True).first()
     if integration is None:
         return 0
+    slot = sessions.ConnectionSlot(integration)
+    if not slot.acquire():
+        # Every connection is busy draining this integration; look again shortly.
+        wakeups.publish(integration_id, countdown=SLOT_RETRY_SECONDS)
+        return 0
     tried = 0
-    session = BatchSession(integration)
+    batches = BatchSession(integration)
     try:
         while batch := claim_batch(integration_id, settings.DELIVERY_BATCH_SIZE):
             tried += len(batch)
-            session.deliver(batch)
-            if session.halted:
+            batches.deliver(batch)
+            if batches.halted:
                 break
     finally:
-        session.close()
-        session.schedule_retry_wakeup()
+        batches.finish()
+        slot.release()
     return tried
 
 
@@ -53,31 +63,27 @@ class BatchSession:
     def __init__(self, integration: SmtpIntegration) -> None:
         self.integration = integration
         self.session: SmtpSession | None = None
-        # An integration-wide failure (auth, TLS, unreachable): stop claiming more mail.
+        # An integration-wide failure (auth, TLS, unreachable) or a full rate window.
         self.halted = False
-        self.earliest_retry = None
+        self.earliest_retry: datetime | None = None
         self.failover_to: SmtpIntegration | None = None
 
     def deliver(self, batch: list[Message]) -> None:
-        for index, message in enumerate(batch):
-            wait = self._rate_limit_wait()
-            if wait:
-                self.halted = True
-                self._postpone(timezone.now() + timedelta(seconds=wait))
-            if self.halted:
-                self._release(batch[index:])
-                return
-            self._deliver_one(message)
+        outcomes: list[Outcome] = []
+        try:
+            for index, message in enumerate(batch):
+                wait = self._rate_limit_wait()
+                if wait:
+                    self.halted = True
+                    self._postpone(timezone.now() + timedelta(seconds=wait))
+                if self.halted:
+                    self._release(batch[index:])
+                    break
+                outcomes.append(self._deliver_one(message))
+        finally:
+            self._record(outcomes)
 
-    def _rate_limit_wait(self) -> float:
-        integration = self.integration
-        if not (integration.rate_limit_per_minute or integration.rate_limit_per_day):
-            return 0.0
-        return shared_limiter().acquire(
-            integration.pk, integration.rate_limit_per_minute, integration.rate_limit_per_day
-        )
-
-    def _deliver_one(self, message: Message) -> None:
+    def _deliver_one(self, message: Message) -> Outcome:
         started = timezone.now()
         try:
             session = self._open(message)
@@ -87,16 +93,26 @@ class BatchSession:
             moved_to = None
             if error.failure_class is FailureClass.CONFIGURATION:
                 moved_to = alternative_for(message)
-            self._record(Outcome(message, started, error.stage, error=error, moved_to=moved_to))
-            return
+                self.failover_to = self.failover_to or moved_to
+            return Outcome(message, started, error.stage, error=error, moved_to=moved_to)
         accepted = [r for r in pending_recipients(message) if r not in refused]
-        self._record(Outcome(message, started, "data", refused=refused, accepted=accepted))
-        mark_integration(self.integration, None)
+        return Outcome(message, started, "data", refused=refused, accepted=accepted,
+                       finished_at=timezone.now())
+
+    def _rate_limit_wait(self) -> float:
+        integration = self.integration
+        if not (integration.rate_limit_per_minute or integration.rate_limit_per_day):
+            return 0.0
+        return shared_limiter().acquire(
+            integration.pk, integration.rate_limit_per_minute, integration.rate_limit_per_day
+        )
 
     def _open(self, message: Message) -> SmtpSession:
         mailbox = self._mailbox_for(message)
         if self.session is not None and self.session.mailbox != mailbox:
-            self.close()  # XOAUTH2 as the sender: one session per sender mailbox
+            self._put_back()  # XOAUTH2 as the sender: one session per sender mailbox
+        if self.session is None:
+            self.session = sessions.take(self.integration, mailbox)
         if self.session is None:
             session = SmtpSession(self.integration)
             session.open(mailbox=mailbox)
@@ -110,33 +126,41 @@ class BatchSession:
         return integration.username
 
     def _send(self, session: SmtpSession, message: Message) -> dict:
-        recipients = [envelope_address(r) for r in pending_recipients(message)]
-        by_envelope = dict(zip(recipients, pending_recipients(message), strict=True))
-        refused = session.send(envelope_address(message.from_email), recipients, render(message))
+        pending = pending_recipients(message)
+        by_envelope = {envelope_address(r): r for r in pending}
+        content = render(message)
+        if session.messages_sent:
+            session.reset()  # RSET: a clean transaction whatever the last one left behind
+        refused = session.send(envelope_address(message.from_email), list(by_envelope), content)
         return {by_envelope.get(addr, addr): reply for addr, reply in refused.items()}
 
     def _after_failure(self, error: DeliveryError) -> None:
-        session_stages = ("connect", "tls", "ehlo", "token", "auth")
-        if error.stage in session_stages or error.smtp_code in SESSION_ENDING_CODES:
+        if error.stage in SESSION_STAGES or error.smtp_code in SESSION_ENDING_CODES:
             self.close()
         elif error.failure_class is FailureClass.TRANSIENT and error.smtp_code is None:
             self.close()  # a network error mid-transaction leaves the connection unusable
         elif self.session is not None:
             self.session.reset_quietly()
-        if error.stage in session_stages:
+        if error.stage in SESSION_STAGES:
             self.halted = True
-        mark_integration(self.integration, error)
 
-    def _record(self, outcome: Outcome) -> None:
-        record(outcome)
-        message = outcome.message
-        if outcome.moved_to is not None:
-            self.failover_to = outcome.moved_to
-            wakeups.publish_on_commit(outcome.moved_to.pk)
-        elif message.status == Status.QUEUED:
-            self._postpone(message.next_attempt_at)
+    def _record(self, outcomes: list[Outcome]) -> None:
+        if not outcomes:
+            return
+        record_batch(outcomes)
+        for outcome in outcomes:
+            if outcome.moved_to is not None:
+                wakeups.publish_on_commit(outcome.moved_to.pk)
+            elif outcome.message.status == Status.QUEUED:
+                self._postpone(outcome.message.next_attempt_at)
+        errors = [o.error for o in outcomes if o.error is not None]
+        configuration = [e for e in errors if e.failure_class is FailureClass.CONFIGURATION]
+        if configuration:
+            mark_integration(self.integration, configuration[-1])
+        elif len(errors) < len(outcomes):
+            mark_integration(self.integration, None)
 
-    def _postpone(self, when) -> None:
+    def _postpone(self, when: datetime) -> None:
         if self.earliest_retry is None or when < self.earliest_retry:
             self.earliest_retry = when
 
@@ -148,8 +172,11 @@ class BatchSession:
         """
         target = self.failover_to
         moved = {m.pk for m in messages if target and move_message(m, target, attempted=False)}
-        ids = [m.pk for m in messages if m.pk not in moved]
-        Message.objects.filter(pk__in=ids, status=Status.SENDING).update(
+        if moved:
+            wakeups.publish_on_commit(target.pk)
+        Message.objects.filter(
+            pk__in=[m.pk for m in messages if m.pk not in moved], status=Status.SENDING
+        ).update(
             status=Status.QUEUED,
             claim_token=None,
             lease_expires_at=None,
@@ -157,10 +184,17 @@ class BatchSession:
             attempt_count=F("attempt_count") - 1,
         )
 
-    def schedule_retry_wakeup(self) -> None:
+    def finish(self) -> None:
+        """Keep the session for the next batch and schedule the wake-up for retries."""
+        self._put_back()
         if self.earliest_retry is not None:
             delay = max((self.earliest_retry - timezone.now()).total_seconds(), 0)
             wakeups.publish(self.integration.pk, countdown=delay)
+
+    def _put_back(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            sessions.give_back(session, self.integration)
 
     def close(self) -> None:
         session, self.session = self.session, None

@@ -31,18 +31,40 @@ class Outcome:
     accepted: list[str] = field(default_factory=list)
     # Failover target when the integration needs attention and the message may move.
     moved_to: SmtpIntegration | None = None
+    finished_at: datetime | None = None
 
 
 def record(outcome: Outcome) -> SendAttempt:
-    """Write the attempt and move the message on (sent, failed, or queued for a retry)."""
-    message, error = outcome.message, outcome.error
+    """Write one attempt and move its message on (sent, failed, or queued for a retry)."""
+    return record_batch([outcome])[0]
+
+
+def record_batch(outcomes: list[Outcome]) -> list[SendAttempt]:
+    """Write a batch's attempts in one insert and its plain successes in one update."""
     now = timezone.now()
+    attempts = [_attempt(outcome, now) for outcome in outcomes]
+    SendAttempt.objects.bulk_create(attempts)
+    plain_successes = []
+    for outcome in outcomes:
+        if outcome.error is None and not outcome.refused:
+            plain_successes.append(outcome.message)
+        else:
+            _apply(outcome, _next_state(outcome, now), now)
+    if plain_successes:
+        _mark_sent(plain_successes, now)
+    for attempt in attempts:
+        _log(attempt)
+    return attempts
+
+
+def _attempt(outcome: Outcome, now: datetime) -> SendAttempt:
+    message, error = outcome.message, outcome.error
     attempt = SendAttempt(
         message=message,
         integration_id=message.integration_id,
         number=message.attempt_count,
         started_at=outcome.started_at,
-        finished_at=now,
+        finished_at=outcome.finished_at or now,
         stage=error.stage if error else outcome.stage,
         smtp_code=error.smtp_code if error else None,
         enhanced_code=error.enhanced_code if error else "",
@@ -53,12 +75,29 @@ def record(outcome: Outcome) -> SendAttempt:
     )
     if outcome.moved_to is not None:
         attempt.error += f" [moved to integration {outcome.moved_to.name!r}]"
-    attempt.save()
-    changes = _next_state(outcome, now)
+    return attempt
+
+
+def _mark_sent(messages: list[Message], now: datetime) -> None:
+    changes = {"status": Status.SENT, "sent_at": now, "last_error": "",
+               "claim_token": None, "lease_expires_at": None}
+    tokens = {m.claim_token for m in messages}
+    updated = Message.objects.filter(
+        pk__in=[m.pk for m in messages], claim_token__in=tokens
+    ).update(**changes, updated_at=now)
+    if updated < len(messages):
+        logger.warning("%s sent message(s) lost their lease before the outcome was saved",
+                       len(messages) - updated)
+    for message in messages:
+        for name, value in changes.items():
+            setattr(message, name, value)
+
+
+def _apply(outcome: Outcome, changes: dict, now: datetime) -> None:
+    message = outcome.message
     if outcome.moved_to is not None and changes["status"] == Status.QUEUED:
         if move_message(message, outcome.moved_to, attempted=True, changes=changes):
-            _log(attempt)
-            return attempt
+            return
     updated = Message.objects.filter(pk=message.pk, claim_token=message.claim_token).update(
         **changes, updated_at=now
     )
@@ -66,8 +105,6 @@ def record(outcome: Outcome) -> SendAttempt:
         logger.warning("message %s: lease lost before its outcome was saved", message.pk)
     for name, value in changes.items():
         setattr(message, name, value)
-    _log(attempt)
-    return attempt
 
 
 def _next_state(outcome: Outcome, now: datetime) -> dict:

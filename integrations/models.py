@@ -90,6 +90,12 @@ class SmtpIntegration(models.Model):
         blank=True,
         help_text="Shared by all workers. Empty: no limit. Presets fill the provider's limit.",
     )
+    max_connections = models.PositiveSmallIntegerField(
+        "max concurrent connections",
+        null=True,
+        blank=True,
+        help_text="Across all workers. Empty: no cap. Microsoft 365 allows 3 per mailbox.",
+    )
     rate_limit_per_day = models.PositiveIntegerField(
         "messages per day",
         null=True,

@@ -55,6 +55,8 @@ class SmtpSession:
         self.stage = "connect"
         self.tls_version: str | None = None
         self.mailbox = integration.username
+        self.messages_sent = 0
+        self.last_used = time.monotonic()
 
     # -- opening ---------------------------------------------------------------------------
     def open(self, *, mailbox: str | None = None) -> None:
@@ -163,6 +165,7 @@ class SmtpSession:
             code, reply = smtp.data(content)
             if code != 250:
                 raise smtplib.SMTPDataError(code, reply)
+        self.messages_sent += 1
         return refused
 
     def recipients_refused_error(self, refused: dict) -> DeliveryError:

@@ -124,6 +124,10 @@ DEFAULT_UNSUBSCRIBE_URL = env.str("DEFAULT_UNSUBSCRIBE_URL", default="")
 SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=30.0)
 # Ports where "Use TLS" means TLS from the first byte (465; Amazon SES also 2465);
 # on any other port it means STARTTLS, required.
+# A worker keeps a session open between batches for this long at most, and for this many
+# messages (SES and others recycle hosts behind their load balancers).
+SMTP_MAX_IDLE_SECONDS = env.float("SMTP_MAX_IDLE_SECONDS", default=60.0)
+SMTP_MAX_MESSAGES_PER_SESSION = env.int("SMTP_MAX_MESSAGES_PER_SESSION", default=500)
 SMTP_IMPLICIT_TLS_PORTS = [int(p) for p in env.list("SMTP_IMPLICIT_TLS_PORTS", default=["465", "2465"])]
 DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=30.0)
 DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=3600.0)

@@ -147,3 +147,12 @@ def start_worker(transactional_db, tmp_path):
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def close_pooled_sessions():
+    """Sessions the engine keeps open between batches must not outlive a test's server."""
+    yield
+    from delivery import sessions
+
+    sessions.close_all()
