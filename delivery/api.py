@@ -70,7 +70,16 @@ def send_email(
 
 def send_bulk(messages, *, kind: str = Kind.MARKETING, chunk_size: int = 1000) -> list[Message]:
     """Queue many messages (dicts of `send_email` arguments) with one insert per chunk."""
-    built = [build_message(kind=item.pop("kind", kind), **item) for item in map(dict, messages)]
+    routes: dict = {}
+    built = [
+        build_message(kind=item.pop("kind", kind), routes=routes, **item)
+        for item in map(dict, messages)
+    ]
+    return queue_built(built, chunk_size=chunk_size)
+
+
+def queue_built(built: list[Message], *, chunk_size: int = 1000) -> list[Message]:
+    """Insert messages made by `build_message`, then wake each integration once."""
     created: list[Message] = []
     with transaction.atomic():
         for start in range(0, len(built), chunk_size):
@@ -83,9 +92,12 @@ def send_bulk(messages, *, kind: str = Kind.MARKETING, chunk_size: int = 1000) -
 def build_message(
     *, to, subject, text=None, html=None, kind=Kind.TRANSACTIONAL, from_email=None, cc=(),
     bcc=(), reply_to=(), headers=None, integration=None, attachments=None,
-    idempotency_key=None, track=True, unsubscribe_url="",
+    idempotency_key=None, track=True, unsubscribe_url="", routes: dict | None = None,
 ) -> Message:
-    """Return an unsaved, validated and routed Message."""
+    """Return an unsaved, validated and routed Message.
+
+    `routes` memoises routing decisions across the messages of one bulk send.
+    """
     to = normalize_addresses("to", to, required=True)
     cc = normalize_addresses("cc", cc)
     bcc = normalize_addresses("bcc", bcc)
@@ -99,7 +111,7 @@ def build_message(
     attachments = list(attachments or ())
     unsubscribe_url = _check_url("unsubscribe_url", unsubscribe_url)
     _check_size(text, html, attachments)
-    chosen = route(kind=kind, from_email=from_email, integration=integration)
+    chosen = _route(routes, kind=kind, from_email=from_email, integration=integration)
     now = timezone.now()
     return Message(
         kind=kind,
@@ -118,6 +130,15 @@ def build_message(
         next_attempt_at=now,
         deadline=now + timedelta(seconds=settings.DELIVERY_MAX_AGE),
     )
+
+
+def _route(routes: dict | None, **choice):
+    if routes is None:
+        return route(**choice)
+    key = tuple(sorted((k, str(v)) for k, v in choice.items()))
+    if key not in routes:
+        routes[key] = route(**choice)
+    return routes[key]
 
 
 def _check_url(field: str, url: str) -> str:

@@ -1,0 +1,69 @@
+"""`python manage.py send_bulk FILE.csv`: queue one message per row (to, subject, text, html)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from delivery.api import InvalidMessage, build_message, queue_built
+
+REQUIRED_COLUMNS = {"to", "subject"}
+CHUNK = 1000
+
+
+class Command(BaseCommand):
+    help = "Queue the rows of a CSV file (columns: to, subject, text, html) as messages."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--kind", choices=("marketing", "transactional"), default="marketing")
+        parser.add_argument("--from-email", default=None)
+        parser.add_argument("--integration", default=None, help="name or id (default: routing)")
+
+    def handle(self, *args, file: Path, kind: str, from_email, integration, **options) -> None:
+        rows = self._read(file)
+        queued = 0
+        self.routes: dict = {}
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            built = [self._build(row, start + n + 2, kind, from_email, integration)
+                     for n, row in enumerate(chunk)]
+            queued += len(queue_built(built))
+            self._progress(queued, len(rows))
+        self.stderr.write("")
+        self.stdout.write(self.style.SUCCESS(f"Queued {queued} message(s) from {file}."))
+
+    def _read(self, file: Path) -> list[dict]:
+        try:
+            with file.open(newline="", encoding="utf-8-sig") as handle:
+                reader = csv.DictReader(handle)
+                missing = REQUIRED_COLUMNS - set(reader.fieldnames or ())
+                if missing:
+                    raise CommandError(f"{file}: missing column(s): {', '.join(sorted(missing))}")
+                return list(reader)
+        except OSError as exc:
+            raise CommandError(f"{file}: {exc.strerror}") from None
+
+    def _build(self, row: dict, line: int, kind: str, from_email, integration):
+        """Validate one row; an invalid row stops the command before its chunk is queued."""
+        try:
+            return build_message(
+                to=[a.strip() for a in (row.get("to") or "").split(",") if a.strip()],
+                subject=row.get("subject") or "",
+                text=row.get("text") or None,
+                html=row.get("html") or None,
+                kind=kind,
+                from_email=from_email,
+                integration=integration,
+                routes=self.routes,
+            )
+        except InvalidMessage as exc:
+            raise CommandError(f"line {line}: {exc} (earlier chunks stay queued)") from None
+
+    def _progress(self, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        self.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", ending="")
+        self.stderr.flush()

@@ -1,0 +1,41 @@
+"""`manage.py send_bulk FILE.csv`: queues every row, reports progress, refuses bad rows clearly."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from delivery.models import Message
+from tests.factories import make_integration
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_queues_every_row_and_prints_a_summary(tmp_path):
+    make_integration()
+    csv_file = tmp_path / "news.csv"
+    rows = "".join(f"user{n}@example.org,Issue {n},Hello {n},<p>Hello {n}</p>\n" for n in range(2500))
+    csv_file.write_text("to,subject,text,html\n" + rows)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("send_bulk", str(csv_file), stdout=out, stderr=err)
+    assert Message.objects.filter(kind="marketing").count() == 2500
+    assert "Queued 2500 message(s)" in out.getvalue()
+    assert "2500/2500" in err.getvalue()
+
+
+def test_a_bad_row_names_its_line_and_field(tmp_path):
+    make_integration()
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_text("to,subject,text\nok@example.org,Hi,x\nnot-an-address,Hi,x\n")
+    with pytest.raises(CommandError, match=r"line 3: to: 'not-an-address'"):
+        call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
+    assert not Message.objects.exists()
+
+
+def test_a_missing_column_is_reported(tmp_path):
+    csv_file = tmp_path / "cols.csv"
+    csv_file.write_text("email,subject\nx@example.org,Hi\n")
+    with pytest.raises(CommandError, match="missing column"):
+        call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
