@@ -87,17 +87,20 @@ class BatchSession:
         started = timezone.now()
         try:
             session = self._open(message)
+            note = session.take_notes()
             refused = self._send(session, message)
         except DeliveryError as error:
+            note = self.session.take_notes() if self.session else ""
             self._after_failure(error)
             moved_to = None
             if error.failure_class is FailureClass.CONFIGURATION:
                 moved_to = alternative_for(message)
                 self.failover_to = self.failover_to or moved_to
-            return Outcome(message, started, error.stage, error=error, moved_to=moved_to)
+            return Outcome(message, started, error.stage, error=error, moved_to=moved_to,
+                           note=note)
         accepted = [r for r in pending_recipients(message) if r not in refused]
         return Outcome(message, started, "data", refused=refused, accepted=accepted,
-                       finished_at=timezone.now())
+                       finished_at=timezone.now(), note=note)
 
     def _rate_limit_wait(self) -> float:
         integration = self.integration

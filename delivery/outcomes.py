@@ -32,6 +32,8 @@ class Outcome:
     # Failover target when the integration needs attention and the message may move.
     moved_to: SmtpIntegration | None = None
     finished_at: datetime | None = None
+    # Something the session did on the way that staff should see (a replaced token).
+    note: str = ""
 
 
 def record(outcome: Outcome) -> SendAttempt:
@@ -73,6 +75,8 @@ def _attempt(outcome: Outcome, now: datetime) -> SendAttempt:
         failure_class=str(error.failure_class) if error else "",
         succeeded=error is None,
     )
+    if outcome.note:
+        attempt.error = " ".join(part for part in (outcome.note, attempt.error) if part)
     if outcome.moved_to is not None:
         attempt.error += f" [moved to integration {outcome.moved_to.name!r}]"
     return attempt

@@ -56,6 +56,8 @@ class SmtpSession:
         self.tls_version: str | None = None
         self.mailbox = integration.username
         self.messages_sent = 0
+        # What happened while opening that the next attempt record should tell.
+        self.notes: list[str] = []
         self.last_used = time.monotonic()
 
     # -- opening ---------------------------------------------------------------------------
@@ -73,6 +75,8 @@ class SmtpSession:
         except DeliveryError as error:
             if error.stage != "auth" or not self._refreshed_after_rejection():
                 raise
+            self.notes.append(f"The server refused the first token ({error.summary}); "
+                              "a fresh token was fetched and used.")
             self.smtp = self._open_authenticated()
 
     def _refreshed_after_rejection(self) -> bool:
@@ -173,6 +177,10 @@ class SmtpSession:
         errors = [self._classified("rcpt", code, text) for code, text in refused.values()]
         transient = [e for e in errors if e.failure_class is FailureClass.TRANSIENT]
         return (transient or errors)[0]
+
+    def take_notes(self) -> str:
+        notes, self.notes = self.notes, []
+        return " ".join(notes)
 
     def reset(self) -> None:
         """RSET between messages so a half-finished transaction never leaks into the next."""

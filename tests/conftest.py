@@ -13,6 +13,8 @@ import pytest
 import redis
 from django.conf import settings
 
+pytest_plugins = ["tests.oauth_fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 

@@ -1,0 +1,215 @@
+"""OAuth2 for Microsoft 365 and Gmail against local HTTPS token endpoints and XOAUTH2 SMTP."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from delivery import engine
+from delivery.api import send_email
+from delivery.models import Message, SendAttempt, Status
+from integrations.models import SmtpIntegration
+from tests.conftest import wait_until
+from tests.oauth_fixtures import (
+    G_CLIENT,
+    G_MAILBOX,
+    G_REFRESH,
+    MS_SECRET,
+    google_integration,
+    microsoft_integration,
+    oauth_env,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def queue(integration, n: int = 1) -> list[Message]:
+    return [
+        send_email(to=f"user{i}@example.org", subject=f"m{i}", text="x", integration=integration)
+        for i in range(n)
+    ]
+
+
+def drain_until_settled(integration, message: Message, rounds: int = 5) -> Message:
+    for _ in range(rounds):
+        engine.drain(integration.pk)
+        message.refresh_from_db()
+        if message.status in (Status.SENT, Status.FAILED):
+            break
+        Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    return message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_microsoft_and_google_integrations_deliver_through_a_real_worker(
+    microsoft, google, xoauth2_server, start_worker
+):
+    ms = microsoft_integration(xoauth2_server)
+    gmail = google_integration(xoauth2_server)
+    start_worker(**oauth_env(microsoft, google))
+    queue(ms)
+    queue(gmail)
+    xoauth2_server.wait_for_messages(2)
+    users = sorted(user for mechanism, user in xoauth2_server.auth_attempts)
+    assert users == sorted(["mailbox@contoso.com", G_MAILBOX])
+    assert (microsoft.token_requests, google.token_requests) == (1, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_cold_workers_sending_200_messages_fetch_one_token(
+    microsoft, google, xoauth2_server, start_worker, settings
+):
+    ms = microsoft_integration(xoauth2_server)
+    queue(ms, 200)  # wake-ups wait in the broker until the workers start
+    env = {**oauth_env(microsoft, google), "DELIVERY_BATCH_SIZE": "20"}
+    start_worker(hostname="one@%h", **env)
+    start_worker(hostname="two@%h", **env)
+    wait_until(lambda: Message.objects.filter(status=Status.SENT).count() == 200, timeout=60)
+    assert microsoft.token_requests == 1
+
+
+def test_editing_the_client_secret_fetches_a_new_token(microsoft, xoauth2_server):
+    ms = microsoft_integration(xoauth2_server)
+    queue(ms)
+    engine.drain(ms.pk)
+    microsoft.tenants["contoso.onmicrosoft.com"]["ms-client-id"] = "rotated-secret-0987654321"
+    ms.client_secret = "rotated-secret-0987654321"
+    ms.save()
+    queue(ms)
+    engine.drain(ms.pk)
+    assert microsoft.token_requests == 2
+    assert len(xoauth2_server.wait_for_messages(2)) == 2
+
+
+def test_editing_the_refresh_token_fetches_a_new_token(google, xoauth2_server):
+    gmail = google_integration(xoauth2_server)
+    queue(gmail)
+    engine.drain(gmail.pk)
+    google.refresh_tokens["1//another-refresh-token-000111"] = (G_CLIENT, G_MAILBOX)
+    gmail.refresh_token = "1//another-refresh-token-000111"
+    gmail.save()
+    queue(gmail)
+    engine.drain(gmail.pk)
+    assert google.token_requests == 2
+
+
+def test_an_unchanged_integration_refreshes_once_when_the_token_expires(
+    google, xoauth2_server, settings
+):
+    from integrations.oauth2.cache import TokenCache
+    from integrations.oauth2.google import GoogleTokenProvider
+
+    gmail = google_integration(xoauth2_server)
+    queue(gmail)
+    engine.drain(gmail.pk)
+    queue(gmail)
+    engine.drain(gmail.pk)
+    assert google.token_requests == 1
+    TokenCache(GoogleTokenProvider(gmail), G_MAILBOX).drop()  # as Redis does when the TTL ends
+    from delivery import sessions
+
+    sessions.close_all()
+    queue(gmail, 3)
+    engine.drain(gmail.pk)
+    assert google.token_requests == 2
+    assert len(xoauth2_server.wait_for_messages(5)) == 5
+
+
+def test_the_cache_ttl_is_the_lifetime_less_the_margin(google, xoauth2_server, settings):
+    import redis
+
+    settings.OAUTH2_REFRESH_MARGIN_SECONDS = 300
+    gmail = google_integration(xoauth2_server)
+    queue(gmail)
+    engine.drain(gmail.pk)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    [key] = [k for k in client.scan_iter(f"notifuse:token:{gmail.pk}:*") if b":lock" not in k]
+    assert 3599 - 300 - 5 <= client.ttl(key) <= 3599 - 300
+    assert G_REFRESH.encode() not in client.get(key)
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "hint_words"),
+    [
+        ("google_invalid_grant", "invalid_grant", "Testing mode"),
+        ("google_unauthorized_client", "unauthorized_client", "different OAuth client"),
+        ("microsoft_wrong_secret", "AADSTS7000215", "secret's Value"),
+        ("microsoft_unknown_tenant", "AADSTS90002", "Tenant not found"),
+    ],
+)
+def test_token_errors_hold_the_mail_with_a_hint_until_fixed(
+    case, code, hint_words, microsoft, google, xoauth2_server
+):
+    integration, fix = _broken(case, microsoft, google, xoauth2_server)
+    [message] = queue(integration)
+    engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert attempt.stage == "token" and attempt.failure_class == "configuration"
+    assert code in attempt.error and hint_words in attempt.hint
+    assert "{" not in attempt.error  # no raw JSON
+    integration.refresh_from_db()
+    assert integration.needs_attention and code in integration.needs_attention_reason
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED
+    fix(integration)
+    message = drain_until_settled(integration, message)
+    assert message.status == Status.SENT
+    integration.refresh_from_db()
+    assert not integration.needs_attention
+
+
+def _broken(case, microsoft, google, server):
+    if case == "google_invalid_grant":
+        integration = google_integration(server, refresh_token="1//revoked-token-99999")
+        return integration, lambda i: _save(i, refresh_token=G_REFRESH)
+    if case == "google_unauthorized_client":
+        google.clients["other-client"] = "other-secret-123456"
+        google.refresh_tokens["1//minted-for-other"] = ("other-client", G_MAILBOX)
+        integration = google_integration(server, refresh_token="1//minted-for-other")
+        return integration, lambda i: _save(i, refresh_token=G_REFRESH)
+    if case == "microsoft_wrong_secret":
+        integration = microsoft_integration(server, client_secret="the-secret-ID-not-value")
+        return integration, lambda i: _save(i, client_secret=MS_SECRET)
+    integration = microsoft_integration(server, tenant_id="no-such-tenant.example")
+    return integration, lambda i: _save(i, tenant_id="contoso.onmicrosoft.com")
+
+
+def _save(integration: SmtpIntegration, **fields) -> None:
+    for name, value in fields.items():
+        setattr(integration, name, value)
+    integration.save()
+
+
+def test_a_refused_token_is_replaced_once_and_the_reason_is_recorded(google, xoauth2_server):
+    accept = xoauth2_server.xoauth2_validator
+    refused: list[str] = []
+
+    def refuse_the_first_token(user: str, token: str) -> bool:
+        if not refused:
+            refused.append(token)
+            return False
+        return accept(user, token)
+
+    xoauth2_server.xoauth2_validator = refuse_the_first_token
+    gmail = google_integration(xoauth2_server)
+    [message] = queue(gmail)
+    engine.drain(gmail.pk)
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert google.token_requests == 2
+    attempt = message.attempts.get()
+    assert "status=401" in attempt.error and "535" in attempt.error
+    assert refused[0] not in attempt.error
+
+
+def test_two_refused_tokens_are_a_configuration_failure(google, xoauth2_server):
+    xoauth2_server.xoauth2_validator = lambda user, token: False
+    gmail = google_integration(xoauth2_server)
+    [message] = queue(gmail)
+    engine.drain(gmail.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.smtp_code, attempt.failure_class) == (
+        "auth", 535, "configuration"
+    )
+    assert google.token_requests == 2
+    assert all(token not in attempt.error for token in google.issued)
