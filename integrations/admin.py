@@ -1,0 +1,209 @@
+"""Integrations in the admin: presets, write-only secrets, health, Test integration, Gmail helper."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from senders.admin import SenderInline
+
+from .forms import GmailCodeForm, SmtpIntegrationForm, TestEmailForm
+from .models import SECRET_FIELDS, IntegrationTest, SmtpIntegration
+from .oauth2.google_consent import ConsentError, consent_url, exchange_code
+from .oauth2.hints import MICROSOFT_SETUP
+from .presets import requires_oauth2
+from .testing import QuotaExceeded, run_integration_test
+
+HEALTH_FIELDS = (
+    "needs_attention_reason", "needs_attention_hint", "needs_attention_since",
+    "last_success_at", "last_test_at", "last_test_ok",
+)
+
+
+@admin.register(SmtpIntegration)
+class SmtpIntegrationAdmin(admin.ModelAdmin):
+    form = SmtpIntegrationForm
+    inlines = (SenderInline,)
+    list_display = (
+        "name", "host", "port", "authentication", "usage", "is_active", "health",
+        "last_success_at",
+    )
+    list_filter = ("is_active", "auth_type", "oauth2_provider", "use_for_transactional",
+                   "use_for_marketing")
+    search_fields = ("name", "host", "username")
+    readonly_fields = HEALTH_FIELDS
+    actions = ("test_selected",)
+    fieldsets = (
+        ("Connection", {"fields": (
+            "name", "preset", "ses_region", "host", "port", "use_tls", "ehlo_hostname",
+        )}),
+        ("Authentication", {"fields": ("auth_type", "username", "password")}),
+        ("OAuth2 application (Microsoft 365 and Google)", {
+            "fields": ("oauth2_provider", "client_id", "client_secret", "xoauth2_as_sender"),
+            "description": "Only for auth type OAuth2.",
+        }),
+        ("Microsoft 365 OAuth2", {
+            "fields": ("tenant_id",),
+            "description": "Client-credentials flow. " + MICROSOFT_SETUP,
+        }),
+        ("Google OAuth2", {
+            "fields": ("refresh_token",),
+            "description": "Refresh-token flow. After saving the client ID and secret, use "
+            "the Gmail authorisation helper (button above) to get a refresh token.",
+        }),
+        ("Usage and limits", {"fields": (
+            "use_for_transactional", "use_for_marketing", "is_active",
+            "rate_limit_per_minute", "rate_limit_per_day", "max_connections",
+        )}),
+        ("Health", {"fields": HEALTH_FIELDS}),
+    )
+
+    class Media:
+        js = ("integrations/presets.js",)
+
+    # -- list columns ----------------------------------------------------------------------
+    @admin.display(description="auth")
+    def authentication(self, obj: SmtpIntegration) -> str:
+        if obj.auth_type == "oauth2":
+            return f"OAuth2 ({obj.get_oauth2_provider_display()})"
+        return obj.get_auth_type_display()
+
+    @admin.display(description="usage")
+    def usage(self, obj: SmtpIntegration) -> str:
+        kinds = [k for k, on in (("transactional", obj.use_for_transactional),
+                                 ("marketing", obj.use_for_marketing)) if on]
+        return ", ".join(kinds) or "—"
+
+    @admin.display(description="health")
+    def health(self, obj: SmtpIntegration):
+        if obj.needs_attention:
+            return format_html(
+                '<span style="color:#ba2121" title="{}">&#9888; Needs attention: {}</span>',
+                obj.needs_attention_hint, obj.needs_attention_reason,
+            )
+        if obj.last_test_ok is False:
+            return format_html('<span style="color:#ba2121">Last test failed</span>')
+        if obj.last_success_at or obj.last_test_ok:
+            return format_html('<span style="color:#2e7d32">&#10003; OK</span>')
+        return "Untested"
+
+    # -- secrets never reach a page of someone who may not change them -------------------
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            hidden = set(SECRET_FIELDS) | {"preset", "ses_region"}
+            return [
+                (name, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
+                for name, options in fieldsets
+            ]
+        return fieldsets
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        provider = requires_oauth2(obj.host)
+        if provider and obj.auth_type == "basic":
+            messages.warning(
+                request,
+                f"{provider} no longer accepts passwords for most accounts: choose OAuth2. "
+                "Basic Auth only works where an app password is still allowed.",
+            )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "can_test": obj is not None and self.has_change_permission(request, obj),
+            "is_google": obj is not None and obj.oauth2_provider == "google",
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # -- Test integration and the Gmail helper ---------------------------------------------
+    def get_urls(self):
+        own = [
+            path("<int:pk>/test/", self.admin_site.admin_view(self.test_view),
+                 name="integrations_smtpintegration_test"),
+            path("<int:pk>/gmail/", self.admin_site.admin_view(self.gmail_view),
+                 name="integrations_smtpintegration_gmail"),
+        ]
+        return own + super().get_urls()
+
+    def _changeable(self, request, pk: int) -> SmtpIntegration:
+        integration = get_object_or_404(SmtpIntegration, pk=pk)
+        if not self.has_change_permission(request, integration):
+            raise PermissionDenied
+        return integration
+
+    def test_view(self, request, pk: int):
+        integration = self._changeable(request, pk)
+        report = run = None
+        form = TestEmailForm(
+            request.POST or None, integration=integration,
+            initial={"to": request.user.email},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                run, report = run_integration_test(
+                    integration, to=form.cleaned_data["to"],
+                    sender=form.cleaned_data["sender"] or None, user=request.user,
+                )
+            except QuotaExceeded as exc:
+                form.add_error(None, str(exc))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Test integration: {integration.name}",
+            "integration": integration, "opts": self.model._meta, "form": form,
+            "report": report, "run": run,
+        }
+        return TemplateResponse(request, "admin/integrations/test_integration.html", context)
+
+    def gmail_view(self, request, pk: int):
+        integration = self._changeable(request, pk)
+        form = GmailCodeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                text = exchange_code(integration, form.cleaned_data["pasted"],
+                                     form.cleaned_data["redirect_uri"])
+            except ConsentError as exc:
+                form.add_error("pasted", str(exc))
+            else:
+                messages.success(request, text)
+                url = reverse("admin:integrations_smtpintegration_change", args=[pk])
+                return HttpResponseRedirect(url)
+        redirect_uri = form["redirect_uri"].value() or "http://localhost"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Gmail authorisation: {integration.name}",
+            "integration": integration, "opts": self.model._meta, "form": form,
+            "consent_url": consent_url(integration.client_id, redirect_uri)
+            if integration.client_id else "",
+        }
+        return TemplateResponse(request, "admin/integrations/gmail_helper.html", context)
+
+    @admin.action(description="Test the selected integration (send a test email)")
+    def test_selected(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one integration to test.",
+                              messages.WARNING)
+            return None
+        url = reverse("admin:integrations_smtpintegration_test", args=[queryset.get().pk])
+        return HttpResponseRedirect(url)
+
+
+@admin.register(IntegrationTest)
+class IntegrationTestAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "integration", "to", "ok", "failed_step", "requested_by")
+    list_filter = ("ok", "integration")
+    list_select_related = ("integration", "requested_by")
+    readonly_fields = ("integration", "requested_by", "created_at", "to", "sender", "ok",
+                       "failed_step", "steps")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
