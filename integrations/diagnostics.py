@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from email.utils import getaddresses
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -67,7 +68,9 @@ class _Recorder:
         self.steps = steps
 
     def __call__(self, stage: str, seconds: float, session: SmtpSession, error) -> None:
-        step = self.steps[stage]
+        step = self.steps.get(stage)
+        if step is None:
+            return
         step.duration_ms = round(step.duration_ms + seconds * 1000, 1)
         step.details.update(_details(stage, session))
         if error is None:
@@ -88,7 +91,9 @@ def run_diagnostics(
         del steps["token"]
     if not _resolve(integration, steps["dns"]):
         return Report(list(steps.values()))
-    session = SmtpSession(integration, observer=_Recorder(steps))
+    session = SmtpSession(
+        integration, observer=_Recorder(steps), timeout=settings.DIAGNOSTICS_TIMEOUT
+    )
     from_email = sender or _default_sender(integration)
     try:
         mailbox = _bare(from_email) if integration.xoauth2_as_sender else None

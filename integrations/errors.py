@@ -41,8 +41,12 @@ class DeliveryError(Exception):
 
     @property
     def summary(self) -> str:
-        code = " ".join(str(part) for part in (self.smtp_code, self.enhanced_code) if part)
-        return f"{self.stage}: {code + ' ' if code else ''}{self.text}".strip()
+        text = self.text
+        enhanced = self.enhanced_code
+        if enhanced and text.startswith(enhanced):
+            text = text[len(enhanced):].lstrip()  # the server already put it first
+        code = " ".join(str(part) for part in (self.smtp_code, enhanced) if part)
+        return f"{self.stage}: {code + ' ' if code else ''}{text}".strip()
 
     def __str__(self) -> str:
         return self.summary

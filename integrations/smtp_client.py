@@ -45,9 +45,11 @@ class SmtpSession:
         integration: SmtpIntegration,
         credentials: Credentials | None = None,
         observer: StepObserver | None = None,
+        timeout: float | None = None,
     ):
         self.integration = integration
         self.observer = observer
+        self.timeout = timeout or settings.SMTP_TIMEOUT
         self.credentials = credentials or credentials_for(integration)
         self.smtp: smtplib.SMTP | None = None
         # The connection being set up, before it is authenticated (diagnostics read it).
@@ -80,6 +82,8 @@ class SmtpSession:
             self.smtp = self._open_authenticated()
 
     def _refreshed_after_rejection(self) -> bool:
+        if self.integration.auth_type != "oauth2":
+            return False
         with self._step("token"):
             return self.credentials.refresh_after_rejection(self.mailbox)
 
@@ -97,7 +101,7 @@ class SmtpSession:
 
     def _connect(self) -> smtplib.SMTP:
         integration = self.integration
-        timeout = settings.SMTP_TIMEOUT
+        timeout = self.timeout
         if integration.implicit_tls:
             with self._step("connect"):
                 sock = socket.create_connection((integration.host, integration.port), timeout)
@@ -272,7 +276,7 @@ class SmtpSession:
             raise DeliveryError(
                 stage=stage,
                 failure_class=FailureClass.TRANSIENT,
-                text=f"Timed out after {settings.SMTP_TIMEOUT:g} s",
+                text=f"Timed out after {self.timeout:g} s",
                 hint="The server did not answer in time; check host, port and firewalls. "
                 "The message will be retried.",
             ) from None

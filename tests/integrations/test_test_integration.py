@@ -1,0 +1,128 @@
+""""Test integration": each step reported, in the admin, on the command line, with the quota."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from integrations.diagnostics import run_diagnostics
+from integrations.models import IntegrationTest
+from tests.factories import make_integration
+from tests.oauth_fixtures import google_integration, microsoft_integration
+from tests.support.smtp_servers import BlackholeServer, SmtpTestServer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def server():
+    with SmtpTestServer(credentials={"app": "right"}) as running:
+        yield running
+
+
+def run_command(*args) -> str:
+    out = io.StringIO()
+    call_command("test_integration", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_command_prints_every_step_and_exits_0_on_success(server):
+    integration = make_integration(server, username="app", password="right",
+                                   ehlo_hostname="mail.example.com")
+    output = run_command(integration.name, "--to", "me@example.org")
+    for label in ("Resolve host", "TCP connect", "EHLO", "AUTH", "MAIL FROM", "RCPT TO", "DATA"):
+        assert f"[ok  ] {label}" in output
+    assert "hostname_sent=mail.example.com" in output
+    [received] = server.wait_for_messages(1)
+    assert received.rcpt_tos == ["me@example.org"]
+    assert "Test email from notifuse-smtp" in received.parsed["Subject"]
+    assert IntegrationTest.objects.get().ok
+
+
+def test_the_command_fails_at_auth_with_the_code_and_hint(server):
+    integration = make_integration(server, username="app", password="wrong")
+    with pytest.raises(CommandError, match=r"failed at AUTH \(535 5.7.8\): .+"):
+        run_command(str(integration.pk), "--to", "me@example.org")
+    run = IntegrationTest.objects.get()
+    assert (run.ok, run.failed_step) == (False, "auth")
+    integration.refresh_from_db()
+    assert integration.last_test_ok is False
+
+
+def test_a_host_that_never_answers_fails_at_connect_within_the_timeout(settings):
+    settings.DIAGNOSTICS_TIMEOUT = 1
+    with BlackholeServer() as silent:
+        integration = make_integration(None, host=silent.host, port=silent.port)
+        started = time.monotonic()
+        with pytest.raises(CommandError, match="failed at TCP connect"):
+            run_command(integration.name, "--to", "me@example.org")
+    assert time.monotonic() - started < 5
+
+
+def test_an_unknown_integration_or_bad_address_is_a_clear_error(server):
+    integration = make_integration(server)
+    with pytest.raises(CommandError, match="no integration 'nope'"):
+        run_command("nope", "--to", "me@example.org")
+    with pytest.raises(CommandError, match="--to"):
+        run_command(str(integration.pk), "--to", "not an address")
+
+
+def test_the_admin_test_page_shows_each_step(admin_client, admin_user, server):
+    integration = make_integration(server, username="app", password="wrong")
+    url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
+    page = admin_client.get(url).content.decode()
+    assert admin_user.email in page and "app@example.com" in page  # the defaults
+    html = admin_client.post(url, {"to": "me@example.org", "sender": "App <app@example.com>"}
+                             ).content.decode()
+    assert "Failed at AUTH" in html and "535" in html and "What to do" in html
+    integration.password = "right"
+    integration.save()
+    html = admin_client.post(url, {"to": "me@example.org", "sender": "App <app@example.com>"}
+                             ).content.decode()
+    assert "All steps succeeded" in html
+
+
+def test_the_eleventh_test_email_in_an_hour_is_refused(admin_client, server):
+    integration = make_integration(server, username="app", password="right")
+    url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
+    data = {"to": "me@example.org", "sender": "App <app@example.com>"}
+    for _ in range(10):
+        assert "All steps succeeded" in admin_client.post(url, data).content.decode()
+    html = admin_client.post(url, data).content.decode()
+    assert "10 test emails in this hour" in html
+    assert len(server.messages) == 10
+
+
+def test_microsoft_535_5_7_3_lists_the_documented_causes(microsoft, google):
+    with SmtpTestServer(xoauth2_validator=lambda u, t: False, xoauth2_style="microsoft") as srv:
+        integration = microsoft_integration(srv)
+        report = run_diagnostics(integration, to="me@example.org")
+    step = report.failed_step
+    assert (step.name, step.smtp_code, step.enhanced_code) == ("auth", 535, "5.7.3")
+    for cause in ("service principal", "FullAccess", "username is not the mailbox"):
+        assert cause in step.hint
+    token = next(s for s in report.steps if s.name == "token")
+    assert token.status == "ok" and token.details["source"] in ("cache", "fetched now")
+
+
+@pytest.mark.parametrize(
+    ("refresh_token", "causes"),
+    [
+        ("1//revoked", ("Testing mode", "password was changed", "revoked", "100 per client")),
+        ("1//other-client", ("different OAuth client", "Regenerate the refresh token")),
+    ],
+)
+def test_google_token_errors_list_the_documented_causes(google, microsoft, refresh_token, causes):
+    google.clients["other"] = "other-secret"
+    google.refresh_tokens["1//other-client"] = ("other", "sender@gmail.example")
+    with SmtpTestServer() as srv:
+        integration = google_integration(srv, refresh_token=refresh_token)
+        report = run_diagnostics(integration, to="me@example.org")
+    step = report.failed_step
+    assert step.name == "token"
+    for cause in causes:
+        assert cause in step.hint
