@@ -55,7 +55,7 @@ class MessageAdmin(admin.ModelAdmin):
     def attempts(self, obj: Message) -> int:
         return obj.attempt_total
 
-    @admin.action(description="Retry the selected failed messages (queues them; nothing is sent here)")
+    @admin.action(description="Retry the selected failed messages (queues them, sends nothing)")
     def retry_messages(self, request, queryset) -> None:
         count = requeue_failed(queryset)
         self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)

@@ -1,4 +1,4 @@
-"""`EMAIL_BACKEND = "delivery.backends.QueuedEmailBackend"`: Django's mail API, through the queue."""
+"""The queued email backend: Django's mail API goes through the delivery queue."""
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ from email.utils import getaddresses
 from django.db.models import F
 
 from integrations.models import SmtpIntegration
-from senders.models import Sender
 
 from .validation import InvalidMessage
 

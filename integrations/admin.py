@@ -1,4 +1,4 @@
-"""Integrations in the admin: presets, write-only secrets, health, Test integration, Gmail helper."""
+"""Integrations in the admin: presets, write-only secrets, health, tests, the Gmail helper."""
 
 from __future__ import annotations
 

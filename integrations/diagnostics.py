@@ -126,7 +126,10 @@ def _details(stage: str, session: SmtpSession) -> dict:
     if smtp is None:
         return {}
     if stage == "connect":
-        return {"peer": "%s:%s" % smtp.sock.getpeername()[:2]} if smtp.sock else {}
+        if smtp.sock is None:
+            return {}
+        host, port = smtp.sock.getpeername()[:2]
+        return {"peer": f"{host}:{port}"}
     if stage == "tls" and smtp.sock is not None and hasattr(smtp.sock, "version"):
         return _tls_details(smtp.sock, session)
     if stage == "ehlo":

@@ -35,7 +35,8 @@ def test_every_setting_the_project_reads_is_documented_in_env_example():
     read = set(re.findall(r'env\.\w+\(\s*"([A-Z_0-9]+)"', settings_source))
     compose_names = set(compose()["services"]["web"]["environment"])
     # A commented-out line documents a default derived from another setting.
-    documented = set(re.findall(r"^(?:# )?([A-Z_0-9]+)=", (ROOT / ".env.example").read_text(), re.M))
+    example = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^(?:# )?([A-Z_0-9]+)=", example, re.MULTILINE))
     assert read and read | compose_names <= documented, (read | compose_names) - documented
 
 

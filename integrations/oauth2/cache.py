@@ -55,7 +55,9 @@ class TokenCache:
         cached = self._read()
         if cached and cached.access_token != rejected:
             return cached
-        lock = self.client.lock(self.key + ":lock", timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
+        lock = self.client.lock(
+            self.key + ":lock", timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT
+        )
         if not lock.acquire():
             raise token_error(
                 FailureClass.TRANSIENT,

@@ -92,7 +92,9 @@ class MicrosoftTokenProvider(TokenProvider):
         code = int(codes[0]) if codes else 90002
         text = f"Microsoft token endpoint: tenant configuration not found (AADSTS{code})"
         return token_error(
-            FailureClass.CONFIGURATION, text, hints.MICROSOFT_AADSTS.get(code, hints.MICROSOFT_AADSTS[90002])
+            FailureClass.CONFIGURATION,
+            text,
+            hints.MICROSOFT_AADSTS.get(code, hints.MICROSOFT_AADSTS[90002]),
         )
 
 

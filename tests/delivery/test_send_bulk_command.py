@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 def test_it_queues_every_row_and_prints_a_summary(tmp_path):
     make_integration()
     csv_file = tmp_path / "news.csv"
-    rows = "".join(f"user{n}@example.org,Issue {n},Hello {n},<p>Hello {n}</p>\n" for n in range(2500))
+    rows = "".join(
+        f"user{n}@example.org,Issue {n},Hello {n},<p>Hello {n}</p>\n" for n in range(2500)
+    )
     csv_file.write_text("to,subject,text,html\n" + rows)
     out, err = io.StringIO(), io.StringIO()
     call_command("send_bulk", str(csv_file), stdout=out, stderr=err)

@@ -8,7 +8,12 @@ import pytest
 from django.db import connection
 
 from integrations.models import SmtpIntegration
-from integrations.oauth2.google_consent import ConsentError, consent_url, exchange_code, extract_code
+from integrations.oauth2.google_consent import (
+    ConsentError,
+    consent_url,
+    exchange_code,
+    extract_code,
+)
 from tests.oauth_fixtures import G_CLIENT, G_MAILBOX, G_SECRET
 
 pytestmark = pytest.mark.django_db

@@ -194,7 +194,8 @@ class FakeGoogleToken(_Server):
             return 404, {"error": "not_found"}
         client_id = form.get("client_id", "")
         if client_id not in self.clients:
-            return 401, {"error": "invalid_client", "error_description": "The OAuth client was not found."}
+            return 401, {"error": "invalid_client",
+                         "error_description": "The OAuth client was not found."}
         if form.get("client_secret") != self.clients[client_id]:
             return 401, {"error": "invalid_client", "error_description": "Unauthorized"}
         if form.get("grant_type") == "authorization_code":

@@ -33,7 +33,8 @@ class Command(BaseCommand):
         self._print(report)
         if not report.ok:
             step = report.failed_step
-            code = " ".join(str(p) for p in (step.smtp_code, step.enhanced_code) if p) if step else ""
+            parts = (step.smtp_code, step.enhanced_code) if step else ()
+            code = " ".join(str(p) for p in parts if p)
             raise CommandError(
                 f"failed at {step.label if step else 'an unknown step'}"
                 + (f" ({code})" if code else "")
