@@ -68,7 +68,7 @@ def wait_until(predicate, *, timeout: float = 20.0, interval: float = 0.05, mess
         time.sleep(interval)
 
 
-def test_database_url() -> str:
+def worker_database_url() -> str:
     """The URL of the database pytest-django created, for processes the tests start."""
     from django.db import connection
 
@@ -133,7 +133,7 @@ def start_worker(transactional_db, tmp_path):
     def start(*, hostname: str | None = None, concurrency: int = 2, **overrides) -> WorkerProcess:
         env = {
             **os.environ,
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": worker_database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "FERNET_KEYS": ",".join(settings.FERNET_KEYS),

@@ -66,6 +66,10 @@ def test_two_cold_workers_sending_200_messages_fetch_one_token(
     start_worker(hostname="two@%h", **env)
     wait_until(lambda: Message.objects.filter(status=Status.SENT).count() == 200, timeout=60)
     assert microsoft.token_requests == 1
+    # Two worker processes with different hostnames on one database and broker: each
+    # message reached the server exactly once.
+    received = [m.rcpt_tos[0] for m in xoauth2_server.wait_for_messages(200)]
+    assert len(received) == len(set(received)) == 200
 
 
 def test_editing_the_client_secret_fetches_a_new_token(microsoft, xoauth2_server):
