@@ -6,5 +6,6 @@ from .health import healthz
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("portal/", include("delivery.portal.urls")),
     path("t/", include("delivery.tracking.urls")),
 ]

@@ -81,7 +81,9 @@ def test_tracking_off_leaves_the_html_byte_for_byte(integration, settings, switc
     assert sent_html(message) == HTML
 
 
-def test_two_pixel_loads_record_two_opens_and_one_first_open(integration, settings, client):
+def test_two_pixel_loads_record_two_opens_and_one_first_open(
+    integration, settings, client, admin_client
+):
     settings.TRACKING_BASE_URL = "http://testserver"
     message = send_email(to="bob@example.org", subject="Hi", html=HTML)
     pixel = re.search(r'<img src="http://testserver(/t/o/[^"]+)"', sent_html(message)).group(1)
@@ -94,6 +96,8 @@ def test_two_pixel_loads_record_two_opens_and_one_first_open(integration, settin
     message.refresh_from_db()
     assert message.open_count == 2
     assert message.first_opened_at == opened is not None
+    page = admin_client.get(f"/portal/messages/{message.pk}/").content.decode()
+    assert '<td id="opens">2 (first ' in page
 
 
 def test_marketing_mail_carries_one_click_unsubscribe_and_transactional_does_not(integration):

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "portal"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("messages/", views.message_log, name="messages"),
+    path("messages/retry-failed/", views.retry_failed, name="retry_failed"),
+    path("messages/<int:pk>/", views.message_detail, name="message"),
+    path("messages/<int:pk>/retry/", views.retry_message, name="retry"),
+    path("test/", views.test_send, name="test"),
+]
