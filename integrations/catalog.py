@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .errors import FailureClass
 
 T, P, C = FailureClass.TRANSIENT, FailureClass.PERMANENT, FailureClass.CONFIGURATION
+SES_HOSTS = (".amazonaws.com",)
 
 MS_535_CAUSES = (
     "Microsoft 365 refused the login. Likely causes: (1) the app's service principal is not "
@@ -31,8 +32,12 @@ class Rule:
     enhanced: str = ""
     text: str = ""
     stages: tuple[str, ...] = ()
+    # Provider rows whose wording other servers share apply only to that provider's hosts.
+    hosts: tuple[str, ...] = ()
 
-    def matches(self, stage: str, code: int | None, enhanced: str, text: str) -> bool:
+    def matches(self, stage: str, code: int | None, enhanced: str, text: str, host: str) -> bool:
+        if self.hosts and not host.endswith(self.hosts):
+            return False
         if self.code is not None and self.code != code:
             return False
         if self.enhanced and not enhanced.startswith(self.enhanced):
@@ -94,16 +99,17 @@ RULES: tuple[Rule, ...] = (
     # Amazon SES
     Rule(C, "SES refused the SMTP credentials. They are not the IAM access keys, and they belong "
          "to one region: generate SMTP credentials for this endpoint's region.",
-         code=535, text="authentication credentials invalid"),
+         code=535, text="authentication credentials invalid", hosts=SES_HOSTS),
     Rule(C, "The From address (and in the SES sandbox, every recipient) must be verified in the "
-         "same region as the endpoint.", code=554, text="not verified"),
+         "same region as the endpoint.", code=554, text="not verified", hosts=SES_HOSTS),
     Rule(C, "The IAM user behind these SMTP credentials may not call ses:SendRawEmail.",
-         code=554, text="not authorized to perform"),
+         code=554, text="not authorized to perform", hosts=SES_HOSTS),
     Rule(T, "SES throttled this account (sending rate or daily quota); the message waits.",
-         code=454, text="throttling failure"),
+         code=454, text="throttling failure", hosts=SES_HOSTS),
     # SendGrid, Mailgun
     Rule(C, "SendGrid refused the login: the username is the literal 'apikey' and the password "
-         "an API key with Mail Send permission.", code=535, text="bad username / password"),
+         "an API key with Mail Send permission.", code=535, text="bad username / password",
+         hosts=("sendgrid.net",)),
     Rule(C, "The From address is not a verified sender identity at the provider: verify it or "
          "authenticate the domain.", text="verified sender identity"),
     # Generic RFC replies
@@ -127,11 +133,14 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def classify(stage: str, code: int | None, enhanced: str, text: str) -> tuple[FailureClass, str]:
+def classify(
+    stage: str, code: int | None, enhanced: str, text: str, host: str = ""
+) -> tuple[FailureClass, str]:
     """Return how a reply should be treated and the hint for staff."""
     lowered = (text or "").lower()
+    host = (host or "").lower().rstrip(".")
     for rule in RULES:
-        if rule.matches(stage, code, enhanced, lowered):
+        if rule.matches(stage, code, enhanced, lowered, host):
             return rule.failure_class, rule.hint
     return _fallback(stage, code)
 

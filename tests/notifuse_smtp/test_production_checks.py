@@ -19,6 +19,7 @@ STRONG = {
 def check(*args: str, **overrides: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **STRONG, **overrides}
     env.pop("DATABASE_URL", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests only
     return subprocess.run([sys.executable, "manage.py", "check", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True)
 

@@ -1,0 +1,109 @@
+"""A staff member's day in a real browser: set up, test, see a failure, fix it, retry."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from delivery.api import send_email
+from delivery.models import Message, Status
+from integrations.models import SmtpIntegration
+from tests.browser.conftest import log_in
+from tests.conftest import wait_until
+from tests.support.smtp_servers import SmtpTestServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def smtp_server():
+    with SmtpTestServer(credentials={"apikey": "SG.right-key"}) as server:
+        yield server
+
+
+@pytest.fixture
+def staff_user():
+    return get_user_model().objects.create_superuser("ops", "ops@example.com", "ops-pass-123")
+
+
+def create_integration_from_preset(page, server) -> None:
+    page.goto("/admin/integrations/smtpintegration/add/")
+    page.fill("#id_name", "Company SMTP")
+    page.select_option("#id_preset", "sendgrid")
+    assert page.input_value("#id_host") == "smtp.sendgrid.net"  # filled by the preset
+    assert page.input_value("#id_username") == "apikey"
+    page.fill("#id_host", server.host)  # the test stands in for SendGrid
+    page.fill("#id_port", str(server.port))
+    page.uncheck("#id_use_tls")
+    page.fill("#id_password", "SG.right-key")
+    page.fill("#id_senders-0-name", "Support")
+    page.fill("#id_senders-0-email", "support@example.com")
+    page.check("#id_senders-0-is_default")
+    page.click("text=Add another Sender")
+    page.fill("#id_senders-1-name", "Billing")
+    page.fill("#id_senders-1-email", "billing@example.com")
+    page.click("input[name=_continue]")
+    page.wait_for_selector("text=was added successfully")
+
+
+def run_test(page, to: str = "ops@example.com") -> str:
+    page.click("text=Test integration")
+    assert page.input_value("#id_to") == "ops@example.com"  # the staff user's address
+    page.fill("#id_to", to)
+    page.click("input[value='Send test email']")
+    return page.inner_text("#test-outcome")
+
+
+def test_staff_set_up_test_and_recover_an_integration(
+    page, smtp_server, staff_user, start_worker, screenshot, settings
+):
+    log_in(page, "ops", "ops-pass-123")
+    create_integration_from_preset(page, smtp_server)
+    integration = SmtpIntegration.objects.get()
+    assert integration.senders.count() == 2
+    change_url = page.url
+
+    assert "All steps succeeded" in run_test(page)
+    assert page.locator("tr.step-ok").count() >= 6
+    smtp_server.wait_for_messages(1)
+
+    # A wrong password: the AUTH step fails with 535 and says what to do.
+    page.goto(change_url)
+    page.fill("#id_password", "SG.wrong-key")
+    page.click("input[name=_continue]")
+    outcome = run_test(page)
+    assert "Failed at AUTH" in outcome
+    failed_row = page.inner_text("tr.step-failed")
+    assert "535" in failed_row and "What to do" in failed_row
+    screenshot("test-integration-failed")
+
+    # Mail sent meanwhile fails (one attempt allowed here) and shows in the portal.
+    start_worker(DELIVERY_MAX_ATTEMPTS="1")
+    message = send_email(to="customer@example.org", subject="Your invoice", text="Attached.")
+    wait_until(lambda: Message.objects.get(pk=message.pk).status == Status.FAILED, timeout=30)
+    page.goto("/portal/messages/?status=failed")
+    page.click("text=Your invoice")
+    assert "535" in page.inner_text("#attempts")
+    screenshot("portal-message")
+
+    # Fix the password, retry from the portal: the worker delivers it.
+    integration.refresh_from_db()
+    page.goto(change_url)
+    page.fill("#id_password", "SG.right-key")
+    page.click("input[name=_continue]")
+    page.goto(f"/portal/messages/{message.pk}/")
+    page.click("#retry")
+    page.wait_for_selector("text=Queued again")
+    wait_until(lambda: Message.objects.get(pk=message.pk).status == Status.SENT, timeout=30)
+    assert any(m.parsed["Subject"] == "Your invoice" for m in smtp_server.messages)
+    page.goto("/portal/")
+    assert "Company SMTP" in page.inner_text("#integrations")
+    screenshot("portal-dashboard")
+
+
+def test_a_user_without_staff_status_gets_no_portal(page, django_user_model):
+    django_user_model.objects.create_user("visitor", "v@example.com", "visitor-pass-1")
+    log_in(page, "visitor", "visitor-pass-1")
+    page.goto("/portal/")
+    assert "/admin/login/" in page.url
+    assert page.locator("#integrations").count() == 0
