@@ -35,9 +35,11 @@ SLOT_RETRY_SECONDS = 1.0
 def drain(integration_id: int) -> int:
     """Send every due message of one integration; return how many were tried."""
     wakeups.clear_pending(integration_id)
-    integration = SmtpIntegration.objects.filter(pk=integration_id, is_active=True).first()
+    integration = SmtpIntegration.objects.filter(pk=integration_id).first()
     if integration is None:
         return 0
+    if not integration.is_active:
+        return hand_over_from_inactive(integration)
     slot = sessions.ConnectionSlot(integration)
     if not slot.acquire():
         # Every connection is busy draining this integration; look again shortly.
@@ -55,6 +57,31 @@ def drain(integration_id: int) -> int:
         batches.finish()
         slot.release()
     return tried
+
+
+def hand_over_from_inactive(integration: SmtpIntegration) -> int:
+    """Mail waiting on a deactivated integration moves to another one flagged for its kind.
+
+    Mail pinned to it by the caller, or with nowhere to go, waits until it is active again.
+    """
+    moved = 0
+    while batch := claim_batch(integration.pk, settings.DELIVERY_BATCH_SIZE):
+        stay = []
+        for message in batch:
+            target = alternative_for(message)
+            if target and move_message(message, target, attempted=False):
+                wakeups.publish_on_commit(target.pk)
+                moved += 1
+            else:
+                stay.append(message.pk)
+        Message.objects.filter(pk__in=stay, status=Status.SENDING).update(
+            status=Status.QUEUED, claim_token=None, lease_expires_at=None,
+            attempt_count=F("attempt_count") - 1,
+            next_attempt_at=timezone.now() + timedelta(seconds=settings.DELIVERY_SWEEP_SECONDS),
+        )
+        if stay:
+            break
+    return moved
 
 
 class BatchSession:
@@ -132,8 +159,6 @@ class BatchSession:
         pending = pending_recipients(message)
         by_envelope = {envelope_address(r): r for r in pending}
         content = render(message)
-        if session.messages_sent:
-            session.reset()  # RSET: a clean transaction whatever the last one left behind
         refused = session.send(envelope_address(message.from_email), list(by_envelope), content)
         return {by_envelope.get(addr, addr): reply for addr, reply in refused.items()}
 

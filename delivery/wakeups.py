@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
 
 import redis
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
 # A lost wake-up is re-published by the sweeper; past this the flag stops coalescing.
 PENDING_TTL_SECONDS = 10
+# Most wake-ups one bulk send publishes per integration: workers that can share its batches.
+BULK_FANOUT = 4
 
 
 def publish(integration_id: int, *, countdown: float | None = None) -> None:
@@ -27,7 +33,68 @@ def publish(integration_id: int, *, countdown: float | None = None) -> None:
 
 
 def publish_on_commit(integration_id: int) -> None:
-    transaction.on_commit(lambda: publish_coalesced(integration_id))
+    """After the transaction commits, wake a worker for this integration (off this thread)."""
+    transaction.on_commit(lambda: _background.submit(integration_id))
+
+
+class _BackgroundPublisher:
+    """Publishes wake-ups from a daemon thread, so send_email does not wait for Redis.
+
+    Ids submitted while it is busy are published once. Should the process end before it ran,
+    nothing is lost: the sweeper wakes workers for every due message.
+    """
+
+    def __init__(self) -> None:
+        self.pending: set[int] = set()
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.owner_pid: int | None = None
+
+    def submit(self, integration_id: int) -> None:
+        with self.lock:
+            self.pending.add(integration_id)
+            self.idle.clear()
+            if self.owner_pid != os.getpid():  # first use, or first use after a fork
+                self.owner_pid = os.getpid()
+                threading.Thread(target=self._run, name="wakeups", daemon=True).start()
+        self.wake.set()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every submitted wake-up was published."""
+        return self.idle.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            with self.lock:
+                ids, self.pending = self.pending, set()
+            for integration_id in ids:
+                publish_coalesced(integration_id)
+            with self.lock:
+                if not self.pending:
+                    self.idle.set()
+
+
+_background = _BackgroundPublisher()
+atexit.register(_background.flush)
+
+
+def flush() -> bool:
+    return _background.flush()
+
+
+def publish_bulk_on_commit(integration_id: int, count: int) -> None:
+    """Enough wake-ups for several workers to share a large send, one batch each at least."""
+    wanted = min(BULK_FANOUT, max(1, -(-count // settings.DELIVERY_BATCH_SIZE)))
+
+    def publish_all() -> None:
+        for _ in range(wanted):
+            publish(integration_id)
+
+    transaction.on_commit(publish_all)
 
 
 def publish_coalesced(integration_id: int) -> None:

@@ -58,6 +58,7 @@ class SmtpSession:
         self.tls_version: str | None = None
         self.mailbox = integration.username
         self.messages_sent = 0
+        self.in_transaction = False
         # What happened while opening that the next attempt record should tell.
         self.notes: list[str] = []
         self.last_used = time.monotonic()
@@ -154,7 +155,10 @@ class SmtpSession:
         """
         smtp = self.smtp
         assert smtp is not None, "open() first"
+        if self.in_transaction:
+            self.reset()  # the last transaction did not finish: start clean
         refused: dict[str, tuple[int, str]] = {}
+        self.in_transaction = True
         with self._step("mail"):
             code, reply = smtp.mail(envelope_from)
             if code != 250:
@@ -173,6 +177,9 @@ class SmtpSession:
             code, reply = smtp.data(content)
             if code != 250:
                 raise smtplib.SMTPDataError(code, reply)
+        # After the final 250 the server has reset the transaction (RFC 5321 §4.1.1.4), so
+        # the next message needs no RSET round trip.
+        self.in_transaction = False
         self.messages_sent += 1
         return refused
 
@@ -187,10 +194,11 @@ class SmtpSession:
         return " ".join(notes)
 
     def reset(self) -> None:
-        """RSET between messages so a half-finished transaction never leaks into the next."""
+        """RSET, so a half-finished transaction never leaks into the next message."""
         if self.smtp is not None:
             with self._step("mail"):
                 self.smtp.rset()
+            self.in_transaction = False
 
     def close(self) -> None:
         smtp, self.smtp = self.smtp, None
@@ -204,6 +212,7 @@ class SmtpSession:
         try:
             if self.smtp is not None:
                 self.smtp.rset()
+                self.in_transaction = False
         except (smtplib.SMTPException, OSError):
             pass
 

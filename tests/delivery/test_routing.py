@@ -109,3 +109,21 @@ def test_django_mail_arrives_intact_through_the_queue(two_servers, settings):
     assert attachment.get_filename() == "invoice.pdf"
     assert attachment.get_content() == b"%PDF-1.4\x00\x01binary"
     assert plain.parsed.get_body(("plain",)).get_content().strip() == "Just text"
+
+
+def test_mail_waiting_on_a_deactivated_integration_moves_to_an_active_one(two_servers):
+    old_server, new_server = two_servers
+    old = make_integration(old_server)
+    message = send_email(to="bob@example.org", subject="x", text="x")
+    pinned = send_email(to="bob@example.org", subject="pinned", text="x", integration=old.pk)
+    old.is_active = False
+    old.save()
+    new = make_integration(new_server, sender="new@example.com")
+    engine.drain(old.pk)
+    message.refresh_from_db()
+    pinned.refresh_from_db()
+    assert (message.integration, message.status) == (new, Status.QUEUED)
+    assert (pinned.integration, pinned.status) == (old, Status.QUEUED)
+    assert pinned.attempt_count == 0 and not pinned.attempts.exists()
+    engine.drain(new.pk)
+    assert [m.parsed["Subject"] for m in new_server.messages] == ["x"]

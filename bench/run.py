@@ -1,0 +1,203 @@
+"""Throughput, latency, token and memory benchmark of the real delivery path.
+
+    python bench/run.py [--messages 3000] [--rss 10000,100000] [--skip-rss]
+
+Starts an accept-and-discard SMTP sink, uses PostgreSQL and Redis from the environment
+(BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/notifuse_bench; Redis
+database 14), starts the project's real Celery workers, and prints one table. Figures are
+printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import smtplib
+import statistics
+import subprocess
+import sys
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/notifuse_bench"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.update({
+    "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "CELERY_BROKER_URL": REDIS_URL,
+    "DJANGO_SETTINGS_MODULE": "notifuse_smtp.settings", "LOG_LEVEL": "WARNING",
+    "TRACKING_ENABLED": "false",
+})
+
+from bench.sink import Sink  # noqa: E402
+
+
+def prepare_database() -> None:
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    import psycopg
+
+    with psycopg.connect(admin_url.replace("postgres://", "postgresql://"), autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+
+
+def limit_rate(port: int, count: int) -> float:
+    """Plain smtplib on one connection: the practical limit for a Python client here."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.com", "b@example.org", "x"
+    message.set_content("Hello, this is a small benchmark message.")
+    payload = message.as_bytes()
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        smtp.ehlo("bench")
+        started = time.perf_counter()
+        for _ in range(count):
+            smtp.sendmail("a@example.com", ["b@example.org"], payload)
+        return count / (time.perf_counter() - started)
+
+
+class Workers:
+    """The project's real Celery worker (prefork, concurrency 2)."""
+
+    def __init__(self, **env: str) -> None:
+        log = open(ROOT / "var" / "bench-worker.log", "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "notifuse_smtp", "worker", "--loglevel",
+             "WARNING", "--concurrency", "2", "--without-gossip", "--without-mingle",
+             "--without-heartbeat"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        time.sleep(0)  # start-up is waited for by warm-up messages, not by sleeping
+
+    def peak_rss_mb(self) -> float:
+        """Peak resident memory (VmHWM) of the worker and its pool processes, in MiB."""
+        pids = [self.process.pid] + [
+            int(p) for p in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+            .read_text().split()
+        ]
+        total = 0
+        for pid in pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        return total / 1024
+
+    def stop(self) -> None:
+        import signal
+
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(30)
+
+
+def setup_integration(port: int, name: str = "bench", **fields):
+    from integrations.models import SmtpIntegration
+    from senders.models import Sender
+
+    integration = SmtpIntegration.objects.create(
+        name=name, host="127.0.0.1", port=port, use_tls=False, auth_type="none",
+        use_for_transactional=True, use_for_marketing=True, **fields,
+    )
+    Sender.objects.create(integration=integration, email="app@example.com", is_default=True)
+    return integration
+
+
+def transactional(sink: Sink, integration, count: int) -> float:
+    from delivery.api import send_email
+
+    sink.reset()
+    started = time.time()
+    for n in range(count):
+        send_email(to=f"user{n}@example.org", subject="Your code", text="123456",
+                   integration=integration)
+    queued = time.time()
+    last = sink.wait_for(count, timeout=600)
+    print(f"  transactional: queued at {count / (queued - started):,.0f}/s, "
+          f"delivered at {count / (last - started):,.0f}/s")
+    return count / (last - started)
+
+
+def bulk(sink: Sink, integration, count: int) -> float:
+    from delivery.api import send_bulk
+
+    sink.reset()
+    started = time.time()
+    for start in range(0, count, 5000):
+        send_bulk([{"to": [f"user{n}@example.org"], "subject": "News", "text": "Hello",
+                    "integration": integration}
+                   for n in range(start, min(count, start + 5000))])
+    last = sink.wait_for(count, timeout=1200)
+    return count / (last - started)
+
+
+def latency(sink: Sink, integration, count: int, rate: float) -> tuple[float, float]:
+    from delivery.api import send_email
+
+    sink.reset()
+    sent_at: dict[int, float] = {}
+    start = time.time()
+    for n in range(count):
+        while time.time() < start + n / rate:
+            time.sleep(0.001)
+        sent_at[send_email(to=f"u{n}@example.org", subject="x", text="x",
+                           integration=integration).pk] = time.time()
+    sink.wait_for(count, timeout=120)
+    accepted = sink.report()
+    delays = sorted((accepted[pk] - t) * 1000 for pk, t in sent_at.items())
+    return statistics.median(delays), delays[int(len(delays) * 0.99) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--rss", default="10000,100000",
+                        help="message counts at which to read the worker's peak RSS")
+    parser.add_argument("--skip-rss", action="store_true")
+    args = parser.parse_args()
+
+    prepare_database()
+    import django
+
+    django.setup()
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    rows: list[tuple[str, str, str]] = []
+    with Sink() as sink:
+        limit = limit_rate(sink.port, args.messages)
+        rows.append(("limit: smtplib, one connection", f"{limit:,.0f} msg/s", "1.00x"))
+        integration = setup_integration(sink.port)
+        workers = Workers()
+        try:
+            transactional(sink, integration, 50)  # warm-up: workers started, sessions open
+            rate = transactional(sink, integration, args.messages)
+            rows.append((f"transactional: {args.messages} x send_email", f"{rate:,.0f} msg/s",
+                         f"{rate / limit:.2f}x"))
+            rate = bulk(sink, integration, args.messages)
+            rows.append((f"bulk: send_bulk of {args.messages}", f"{rate:,.0f} msg/s",
+                         f"{rate / limit:.2f}x"))
+            p50, p99 = latency(sink, integration, 200, rate=20)
+            rows.append(("latency send_email -> accepted at 20 msg/s", f"p50 {p50:.1f} ms",
+                         f"p99 {p99:.1f} ms"))
+            if not args.skip_rss:
+                done = 0
+                for target in (int(n) for n in args.rss.split(",")):
+                    bulk(sink, integration, target - done)
+                    done = target
+                    rows.append((f"worker peak RSS after {target:,} messages",
+                                 f"{workers.peak_rss_mb():.0f} MiB", ""))
+        finally:
+            workers.stop()
+    print()
+    width = max(len(r[0]) for r in rows)
+    for label, figure, ratio in rows:
+        print(f"{label:<{width}}  {figure:>16}  {ratio}")
+
+
+if __name__ == "__main__":
+    main()
