@@ -99,10 +99,9 @@ def setup_integration(port: int, name: str = "bench", **fields):
     from integrations.models import SmtpIntegration
     from senders.models import Sender
 
-    integration = SmtpIntegration.objects.create(
-        name=name, host="127.0.0.1", port=port, use_tls=False, auth_type="none",
-        use_for_transactional=True, use_for_marketing=True, **fields,
-    )
+    values = {"name": name, "host": "127.0.0.1", "port": port, "use_tls": False,
+              "auth_type": "none", "use_for_transactional": True, "use_for_marketing": True}
+    integration = SmtpIntegration.objects.create(**{**values, **fields})
     Sender.objects.create(integration=integration, email="app@example.com", is_default=True)
     return integration
 
@@ -152,6 +151,31 @@ def latency(sink: Sink, integration, count: int, rate: float) -> tuple[float, fl
     return statistics.median(delays), delays[int(len(delays) * 0.99) - 1]
 
 
+def oauth2_token_requests(sink: Sink, count: int) -> int:
+    """Token-endpoint requests while `count` Gmail (OAuth2) messages go out."""
+    import tempfile
+
+    from tests.support.certs import TestCA
+    from tests.support.fake_idp import FakeGoogleToken
+
+    ca = TestCA()
+    bundle = ca.write_bundle(tempfile.mkstemp(suffix=".pem")[1])
+    google = FakeGoogleToken(ca.server_context(), {"bench-client": "bench-secret"},
+                             {"1//bench-refresh": ("bench-client", "bench@gmail.example")})
+    with google:
+        integration = setup_integration(
+            sink.port, name="bench gmail", auth_type="oauth2", oauth2_provider="google",
+            username="bench@gmail.example", client_id="bench-client",
+            client_secret="bench-secret", refresh_token="1//bench-refresh",
+        )
+        workers = Workers(GOOGLE_TOKEN_URL=google.token_url, REQUESTS_CA_BUNDLE=bundle)
+        try:
+            bulk(sink, integration, count)
+        finally:
+            workers.stop()
+        return google.token_requests
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=3000)
@@ -193,6 +217,8 @@ def main() -> None:
                                  f"{workers.peak_rss_mb():.0f} MiB", ""))
         finally:
             workers.stop()
+        requests_made = oauth2_token_requests(sink, 1000)
+        rows.append(("token requests per 1,000 OAuth2 messages", f"{requests_made}", ""))
     print()
     width = max(len(r[0]) for r in rows)
     for label, figure, ratio in rows:

@@ -8,7 +8,7 @@ from django.db.models import CharField, Count, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from delivery.models import Message, Status
+from delivery.models import Message, SendAttempt, Status
 from integrations.models import SmtpIntegration
 
 
@@ -44,9 +44,7 @@ def queue_state(now: datetime) -> dict:
 
 def message_log(params: dict) -> QuerySet[Message]:
     """Messages filtered by status, kind, integration, dates and a recipient/subject search."""
-    messages = Message.objects.select_related("integration").annotate(
-        attempt_total=Count("attempts")
-    ).order_by("-created_at", "-pk")
+    messages = Message.objects.select_related("integration").order_by("-created_at", "-pk")
     for field in ("status", "kind"):
         if params.get(field):
             messages = messages.filter(**{field: params[field]})
@@ -61,6 +59,17 @@ def message_log(params: dict) -> QuerySet[Message]:
         messages = messages.annotate(to_text=Cast("to", CharField())).filter(
             Q(to_text__icontains=term) | Q(subject__icontains=term)
         )
+    return messages
+
+
+def with_attempt_counts(messages: list[Message]) -> list[Message]:
+    """Attach attempt counts to one page of messages with one query (not a GROUP BY of all)."""
+    counts = dict(
+        SendAttempt.objects.filter(message_id__in=[m.pk for m in messages])
+        .values("message_id").annotate(total=Count("id")).values_list("message_id", "total")
+    )
+    for message in messages:
+        message.attempt_total = counts.get(message.pk, 0)
     return messages
 
 

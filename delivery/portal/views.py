@@ -36,6 +36,7 @@ def message_log(request):
     form = LogFilterForm(request.GET or None)
     params = form.cleaned_data if form.is_valid() else {}
     page = Paginator(queries.message_log(params), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = queries.with_attempt_counts(list(page.object_list))
     filters = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
     return render(request, "portal/messages.html", {
         "form": form, "page": page, "filters": filters, "section": "messages",
