@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from django.utils import timezone
 
@@ -14,11 +15,29 @@ logger = logging.getLogger(__name__)
 INTERRUPTED = "interrupted"
 
 
+HEARTBEAT_KEY = "notifuse:sweeper:last-run"
+
+
 def sweep() -> dict[str, int]:
     """Requeue messages whose lease expired, then wake every integration with due mail."""
     returned = requeue_expired_leases()
     integration_ids = republish_due()
+    _heartbeat()
     return {"requeued": returned, "woken": len(integration_ids)}
+
+
+def _heartbeat() -> None:
+    """Record that beat ran the sweeper: /healthz reports how long ago."""
+    from integrations.oauth2.cache import redis_client
+
+    redis_client().set(HEARTBEAT_KEY, time.time(), ex=86400)
+
+
+def seconds_since_last_sweep() -> float | None:
+    from integrations.oauth2.cache import redis_client
+
+    value = redis_client().get(HEARTBEAT_KEY)
+    return time.time() - float(value) if value else None
 
 
 def requeue_expired_leases() -> int:

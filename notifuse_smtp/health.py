@@ -22,6 +22,7 @@ def healthz(request):
     }
     queue = _check(_queue) if checks["database"]["ok"] else {"ok": False, "error": "database"}
     checks["queue"] = queue
+    checks["beat"] = _check(_beat) if checks["redis"]["ok"] else {"ok": False, "error": "redis"}
     ok = all(check["ok"] for check in checks.values())
     failing = [name for name, check in checks.items() if not check["ok"]]
     body = {"status": "ok" if ok else "unavailable", "failing": failing, "checks": checks}
@@ -52,6 +53,19 @@ def _redis() -> None:
 def _broker() -> None:
     with Connection(settings.CELERY_BROKER_URL, connect_timeout=CHECK_TIMEOUT) as conn:
         conn.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT)
+
+
+class BeatLate(Exception):
+    """The sweeper has not run for several of its intervals: beat is down."""
+
+
+def _beat() -> dict:
+    from delivery.sweeper import seconds_since_last_sweep
+
+    age = seconds_since_last_sweep()
+    if age is None or age > 3 * settings.DELIVERY_SWEEP_SECONDS + 30:
+        raise BeatLate
+    return {"last_sweep_seconds_ago": round(age, 1)}
 
 
 def _queue() -> dict:

@@ -72,3 +72,27 @@ def test_it_reads_the_code_however_it_is_pasted(pasted, code):
 def test_an_empty_paste_is_refused():
     with pytest.raises(ConsentError):
         extract_code("  ")
+
+
+def test_the_admin_helper_page_exchanges_a_pasted_url(google, admin_client):
+    from django.urls import reverse
+
+    google.auth_codes["4/0Admin-code"] = (G_CLIENT, "1//from-the-admin-helper", G_MAILBOX)
+    integration = SmtpIntegration.objects.create(
+        name="Gmail", host="smtp.gmail.com", auth_type="oauth2", oauth2_provider="google",
+        username=G_MAILBOX, client_id=G_CLIENT, client_secret=G_SECRET, refresh_token="old",
+    )
+    url = reverse("admin:integrations_smtpintegration_gmail", args=[integration.pk])
+    page = admin_client.get(url).content.decode()
+    assert "access_type=offline" in page and "prompt=consent" in page
+    response = admin_client.post(url, {
+        "pasted": "http://localhost/?code=4%2F0Admin-code&scope=https://mail.google.com/",
+        "redirect_uri": "http://localhost",
+    }, follow=True)
+    assert "A new refresh token was stored" in response.content.decode()
+    assert "1//from-the-admin-helper" not in response.content.decode()
+    integration.refresh_from_db()
+    assert integration.refresh_token == "1//from-the-admin-helper"
+    bad = admin_client.post(url, {"pasted": "http://localhost/?code=4%2Funknown",
+                                  "redirect_uri": "http://localhost"})
+    assert bad.status_code == 200 and "invalid_grant" in bad.content.decode()

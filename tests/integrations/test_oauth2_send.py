@@ -100,23 +100,40 @@ def test_editing_the_refresh_token_fetches_a_new_token(google, xoauth2_server):
 def test_an_unchanged_integration_refreshes_once_when_the_token_expires(
     google, xoauth2_server, settings
 ):
-    from integrations.oauth2.cache import TokenCache
-    from integrations.oauth2.google import GoogleTokenProvider
+    import redis
 
+    google.expires_in = 2  # the cache keeps it for half its life: one second
     gmail = google_integration(xoauth2_server)
     queue(gmail)
     engine.drain(gmail.pk)
     queue(gmail)
     engine.drain(gmail.pk)
     assert google.token_requests == 1
-    TokenCache(GoogleTokenProvider(gmail), G_MAILBOX).drop()  # as Redis does when the TTL ends
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    wait_until(lambda: not [k for k in client.scan_iter(f"notifuse:token:{gmail.pk}:*")
+                            if b":lock" not in k], timeout=5,
+               message="the cached token did not expire")
     from delivery import sessions
 
-    sessions.close_all()
+    sessions.close_all()  # a new session needs a token again
     queue(gmail, 3)
     engine.drain(gmail.pk)
     assert google.token_requests == 2
     assert len(xoauth2_server.wait_for_messages(5)) == 5
+
+
+def test_xoauth2_can_authenticate_as_each_messages_sender(microsoft, xoauth2_server):
+    from senders.models import Sender
+
+    ms = microsoft_integration(xoauth2_server, xoauth2_as_sender=True)
+    Sender.objects.create(integration=ms, email="sales@contoso.com")
+    send_email(to="a@example.org", subject="1", text="x", integration=ms)
+    send_email(to="b@example.org", subject="2", text="x", integration=ms,
+               from_email="sales@contoso.com")
+    engine.drain(ms.pk)
+    xoauth2_server.wait_for_messages(2)
+    users = sorted(user for _, user in xoauth2_server.auth_attempts)
+    assert users == ["mailbox@contoso.com", "sales@contoso.com"]
 
 
 def test_the_cache_ttl_is_the_lifetime_less_the_margin(google, xoauth2_server, settings):

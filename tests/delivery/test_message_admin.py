@@ -1,0 +1,37 @@
+"""The send log in the admin: the list, the attempts, and a retry that only queues."""
+
+from __future__ import annotations
+
+import pytest
+
+from delivery.api import send_email
+from delivery.models import Message, SendAttempt, Status
+from tests.factories import make_integration
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_message_list_filters_and_searches(admin_client):
+    make_integration()
+    send_email(to="carol@example.org", subject="Invoice 7", text="x")
+    send_email(to="dave@example.org", subject="Greetings Dave", text="x")
+    html = admin_client.get("/admin/delivery/message/?q=carol").content.decode()
+    assert "Invoice 7" in html and "Greetings Dave" not in html
+    assert "Greetings Dave" in admin_client.get("/admin/delivery/message/?status=queued").content.decode()
+
+
+def test_the_retry_action_queues_failed_messages_without_sending(admin_client):
+    make_integration()
+    message = send_email(to="bob@example.org", subject="x", text="x")
+    Message.objects.filter(pk=message.pk).update(status=Status.FAILED)
+    SendAttempt.objects.create(message=message, integration=message.integration, number=1,
+                               started_at=message.created_at, stage="rcpt", smtp_code=450,
+                               error="Mailbox busy", hint="Retry later")
+    change = admin_client.get(f"/admin/delivery/message/{message.pk}/change/").content.decode()
+    assert "Mailbox busy" in change and "Retry later" in change
+    response = admin_client.post("/admin/delivery/message/", {
+        "action": "retry_messages", "_selected_action": [message.pk],
+    }, follow=True)
+    assert "1 message(s) queued again" in response.content.decode()
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED and message.attempts.count() == 1

@@ -1,0 +1,24 @@
+"""LOG_FORMAT=json: one JSON object per attempt line, with the structured fields."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from notifuse_smtp.logs import JsonFormatter, RedactingFilter
+
+
+def test_json_lines_carry_the_attempt_fields():
+    record = logging.makeLogRecord({
+        "name": "delivery.attempts", "levelname": "INFO", "msg": "attempt %s",
+        "args": ("message_id=1",), "message_id": 1, "stage": "auth", "code": 535,
+    })
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "attempt message_id=1"
+    assert (line["message_id"], line["stage"], line["code"]) == (1, "auth", 535)
+
+
+def test_bearer_tokens_are_removed_from_any_record():
+    record = logging.makeLogRecord({"msg": "sent AUTH %s", "args": ("auth=Bearer ya29.secret",)})
+    RedactingFilter().filter(record)
+    assert "ya29.secret" not in record.getMessage()
