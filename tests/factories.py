@@ -28,3 +28,19 @@ def make_integration(server=None, *, sender: str | None = "app@example.com", **f
     if sender:
         Sender.objects.create(integration=integration, email=sender, name="App", is_default=True)
     return integration
+
+
+def drain_until_settled(integration, message, rounds: int = 10):
+    """Drain, making any scheduled retry due at once, until the message is sent or failed."""
+    from django.utils import timezone
+
+    from delivery import engine
+    from delivery.models import Message, Status
+
+    for _ in range(rounds):
+        engine.drain(integration.pk)
+        message.refresh_from_db()
+        if message.status in (Status.SENT, Status.FAILED):
+            break
+        Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    return message

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
 from delivery import engine
 from delivery.api import send_email
 from delivery.models import Message, SendAttempt, Status
-from tests.factories import make_integration
+from tests.factories import drain_until_settled, make_integration
 from tests.support.certs import TestCA
 from tests.support.smtp_servers import SmtpTestServer
 
@@ -31,17 +30,6 @@ def server(request):
 def queue(integration, **kwargs) -> Message:
     arguments = {"to": ["bob@example.org"], "subject": "Hello", "text": "Hi Bob", **kwargs}
     return send_email(integration=integration, **arguments)
-
-
-def drain_until_settled(integration, message: Message, rounds: int = 10) -> Message:
-    """Drain, making any scheduled retry due at once, until the message is sent or failed."""
-    for _ in range(rounds):
-        engine.drain(integration.pk)
-        message.refresh_from_db()
-        if message.status in (Status.SENT, Status.FAILED):
-            return message
-        Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-    return message
 
 
 def test_it_sends_the_configured_ehlo_hostname(server):

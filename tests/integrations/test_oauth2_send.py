@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
 from delivery import engine
 from delivery.api import send_email
 from delivery.models import Message, SendAttempt, Status
 from integrations.models import SmtpIntegration
 from tests.conftest import wait_until
+from tests.factories import drain_until_settled
 from tests.oauth_fixtures import (
     G_CLIENT,
     G_MAILBOX,
@@ -28,16 +28,6 @@ def queue(integration, n: int = 1) -> list[Message]:
         send_email(to=f"user{i}@example.org", subject=f"m{i}", text="x", integration=integration)
         for i in range(n)
     ]
-
-
-def drain_until_settled(integration, message: Message, rounds: int = 5) -> Message:
-    for _ in range(rounds):
-        engine.drain(integration.pk)
-        message.refresh_from_db()
-        if message.status in (Status.SENT, Status.FAILED):
-            break
-        Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-    return message
 
 
 @pytest.mark.django_db(transaction=True)
