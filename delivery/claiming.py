@@ -37,4 +37,6 @@ def claim_batch(integration_id: int, limit: int) -> list[Message]:
             attempt_count=F("attempt_count") + 1,
             updated_at=now,
         )
-    return list(Message.objects.filter(claim_token=token).order_by("pk"))
+    # Rows another worker took between the SELECT and the UPDATE (possible only without
+    # SKIP LOCKED) carry its token, not ours.
+    return list(Message.objects.filter(pk__in=ids, claim_token=token).order_by("pk"))

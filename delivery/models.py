@@ -58,10 +58,11 @@ class Message(models.Model):
     click_count = models.PositiveIntegerField(default=0)
 
     attempt_count = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(db_index=True)
+    # Due messages are found through the partial index on (integration, next_attempt_at).
+    next_attempt_at = models.DateTimeField()
     deadline = models.DateTimeField()
     lease_expires_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True, db_index=True)
+    claim_token = models.UUIDField(null=True, blank=True)
     # Recipients already accepted by the server: a retry never sends to them again.
     delivered_to = models.JSONField(default=list, blank=True)
     refused_recipients = models.JSONField(default=dict, blank=True)
