@@ -87,7 +87,11 @@ def test_send(request):
     initial = {"to": request.user.email, "integration": request.GET.get("integration")}
     form = TestSendForm(request.POST or None, initial=initial)
     report = None
-    if request.method == "POST" and form.is_valid():
+    allowed = request.user.has_perm("integrations.change_smtpintegration")
+    if request.method == "POST" and not allowed:
+        form.is_valid()
+        form.add_error(None, "Sending a test email needs permission to change integrations.")
+    elif request.method == "POST" and form.is_valid():
         try:
             _, report = run_integration_test(
                 form.cleaned_data["integration"], to=form.cleaned_data["to"],
@@ -96,5 +100,5 @@ def test_send(request):
         except QuotaExceeded as exc:
             form.add_error(None, str(exc))
     return render(request, "portal/test_send.html", {
-        "form": form, "report": report, "section": "test",
+        "form": form, "report": report, "section": "test", "allowed": allowed,
     })

@@ -19,8 +19,11 @@ PAGES = ["/portal/", "/portal/messages/", "/portal/test/"]
 
 @pytest.fixture
 def staff(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
     user = django_user_model.objects.create_user("staff", "staff@example.com", "pw",
                                                  is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="change_smtpintegration"))
     client.force_login(user)
     return client
 
@@ -139,3 +142,15 @@ def test_no_portal_page_contains_a_stored_secret(staff):
                 f"/portal/test/?integration={integration.pk}"]:
         html = staff.get(url).content.decode()
         assert "very-secret-password-1" not in html and "cs-22" not in html
+
+
+def test_a_staff_user_who_may_only_view_integrations_cannot_send_tests(client, django_user_model):
+    viewer = django_user_model.objects.create_user("viewer", "v@example.com", "pw",
+                                                   is_staff=True)
+    client.force_login(viewer)
+    integration = make_integration()
+    page = client.get("/portal/test/").content.decode()
+    assert "Send test email</button>" not in page
+    response = client.post("/portal/test/", {"integration": integration.pk,
+                                             "to": "me@example.org"})
+    assert "needs permission to change integrations" in response.content.decode()
