@@ -94,6 +94,7 @@ class BatchSession:
         self.halted = False
         self.earliest_retry: datetime | None = None
         self.failover_to: SmtpIntegration | None = None
+        self.sender_addresses: set[str] | None = None
 
     def deliver(self, batch: list[Message]) -> None:
         outcomes: list[Outcome] = []
@@ -113,6 +114,7 @@ class BatchSession:
     def _deliver_one(self, message: Message) -> Outcome:
         started = timezone.now()
         try:
+            self._check_sender(message)
             session = self._open(message)
             note = session.take_notes()
             refused = self._send(session, message)
@@ -128,6 +130,21 @@ class BatchSession:
         accepted = [r for r in pending_recipients(message) if r not in refused]
         return Outcome(message, started, "data", refused=refused, accepted=accepted,
                        finished_at=timezone.now(), note=note)
+
+    def _check_sender(self, message: Message) -> None:
+        """A sender removed after the message was queued is a configuration failure."""
+        if self.sender_addresses is None:
+            emails = self.integration.senders.values_list("email", flat=True)
+            self.sender_addresses = {envelope_address(e).lower() for e in emails}
+        address = envelope_address(message.from_email).lower()
+        if address not in self.sender_addresses:
+            raise DeliveryError(
+                stage="mail",
+                failure_class=FailureClass.CONFIGURATION,
+                text=f"{address} is no longer a sender of this integration",
+                hint="Add the address back as a sender of the integration, or send from one of "
+                "its senders. The message waits until then.",
+            )
 
     def _rate_limit_wait(self) -> float:
         integration = self.integration

@@ -186,3 +186,26 @@ def test_a_connection_dropped_mid_data_is_retried_and_delivered_once(server):
     assert [a.stage for a in message.attempts.order_by("number")] == ["data", "data"]
     assert message.attempts.order_by("number").first().failure_class == "transient"
     assert len(server.messages) == 1
+
+
+def test_idn_and_utf8_addresses_are_encoded_on_the_wire(server):
+    integration = make_integration(server)
+    queue(integration, to=["Jürgen Groß <juergen@bücher.example>"], subject="Grüße aus Köln")
+    engine.drain(integration.pk)
+    [received] = server.wait_for_messages(1)
+    assert received.rcpt_tos == ["juergen@xn--bcher-kva.example"]
+    assert received.parsed["To"].addresses[0].display_name == "Jürgen Groß"
+    assert received.parsed["Subject"] == "Grüße aus Köln"
+    assert received.content.isascii()
+
+
+def test_a_sender_removed_after_queueing_holds_the_message_with_a_hint(server):
+    integration = make_integration(server)
+    message = queue(integration)
+    integration.senders.all().delete()
+    engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.failure_class) == ("mail", "configuration")
+    assert "no longer a sender" in attempt.error and attempt.hint
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED and server.messages == []
