@@ -126,7 +126,7 @@ class BatchSession:
                 moved_to = alternative_for(message)
                 self.failover_to = self.failover_to or moved_to
             return Outcome(message, started, error.stage, error=error, moved_to=moved_to,
-                           note=note)
+                           note=note, finished_at=timezone.now())
         accepted = [r for r in pending_recipients(message) if r not in refused]
         return Outcome(message, started, "data", refused=refused, accepted=accepted,
                        finished_at=timezone.now(), note=note)

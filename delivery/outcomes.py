@@ -36,13 +36,9 @@ class Outcome:
     note: str = ""
 
 
-def record(outcome: Outcome) -> SendAttempt:
-    """Write one attempt and move its message on (sent, failed, or queued for a retry)."""
-    return record_batch([outcome])[0]
-
-
 def record_batch(outcomes: list[Outcome]) -> list[SendAttempt]:
-    """Write a batch's attempts in one insert and its plain successes in one update."""
+    """Write a batch's attempts in one insert and its plain successes in one update;
+    move every other message on (failed, or queued for a retry)."""
     now = timezone.now()
     attempts = [_attempt(outcome, now) for outcome in outcomes]
     SendAttempt.objects.bulk_create(attempts)
