@@ -65,7 +65,8 @@ class Workers:
     """The project's real Celery worker (prefork, concurrency 2)."""
 
     def __init__(self, **env: str) -> None:
-        log = open(ROOT / "var" / "bench-worker.log", "wb")
+        (ROOT / "var").mkdir(exist_ok=True)
+        log = open(ROOT / "var" / "bench-worker.log", "wb")  # noqa: SIM115 - closed with it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "notifuse_smtp", "worker", "--loglevel",
              "WARNING", "--concurrency", "2", "--without-gossip", "--without-mingle",
@@ -73,7 +74,6 @@ class Workers:
             cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        time.sleep(0)  # start-up is waited for by warm-up messages, not by sleeping
 
     def peak_rss_mb(self) -> float:
         """Peak resident memory (VmHWM) of the worker and its pool processes, in MiB."""
