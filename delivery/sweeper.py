@@ -22,11 +22,11 @@ def sweep() -> dict[str, int]:
     """Requeue messages whose lease expired, then wake every integration with due mail."""
     returned = requeue_expired_leases()
     integration_ids = republish_due()
-    _heartbeat()
+    heartbeat()
     return {"requeued": returned, "woken": len(integration_ids)}
 
 
-def _heartbeat() -> None:
+def heartbeat() -> None:
     """Record that beat ran the sweeper: /healthz reports how long ago."""
     from integrations.oauth2.cache import redis_client
 

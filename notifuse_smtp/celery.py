@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import beat_init, setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifuse_smtp.settings")
 
@@ -22,3 +22,11 @@ def use_django_logging(**kwargs) -> None:
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+@beat_init.connect
+def announce_beat(**kwargs) -> None:
+    """Beat's first sweep is an interval away; /healthz counts its start as a sign of life."""
+    from delivery.sweeper import heartbeat
+
+    heartbeat()

@@ -45,3 +45,14 @@ def test_it_answers_503_naming_redis_when_redis_is_down(client, settings):
 def test_it_never_needs_a_login_and_shows_no_urls(client, settings):
     body = client.get("/healthz").content.decode()
     assert "redis://" not in body and "postgres" not in body
+
+
+def test_a_beat_that_just_started_counts_as_alive(client):
+    import redis
+    from django.conf import settings
+
+    from notifuse_smtp.celery import announce_beat
+
+    redis.Redis.from_url(settings.REDIS_URL).delete(HEARTBEAT_KEY)
+    announce_beat()  # what beat's start-up signal runs
+    assert client.get("/healthz").status_code == 200
