@@ -106,10 +106,14 @@ class SmtpSession:
         if integration.implicit_tls:
             with self._step("connect"):
                 sock = socket.create_connection((integration.host, integration.port), timeout)
-            with self._step("tls"):
-                self.smtp_in_progress = _ImplicitTlsSmtp(
-                    sock, integration.host, integration.port, integration.ehlo_name, timeout
-                )
+            try:
+                with self._step("tls"):
+                    self.smtp_in_progress = _ImplicitTlsSmtp(
+                        sock, integration.host, integration.port, integration.ehlo_name, timeout
+                    )
+            except DeliveryError:
+                sock.close()
+                raise
             return self.smtp_in_progress
         with self._step("connect"):
             self.smtp_in_progress = smtplib.SMTP(
@@ -134,7 +138,7 @@ class SmtpSession:
                         "provider's STARTTLS port (usually 587), port 465 for implicit TLS, or "
                         "turn Use TLS off only for a trusted local relay.",
                     )
-                code, reply = smtp.starttls(context=tls_context())
+                smtp.starttls(context=tls_context())
                 self.tls_version = smtp.sock.version() if smtp.sock else None
             with self._step("ehlo"):
                 self._ehlo(smtp)
