@@ -155,6 +155,7 @@ def _tls_details(sock, session: SmtpSession) -> dict:
         "mode": "implicit" if session.integration.implicit_tls else "STARTTLS",
         "protocol": sock.version(),
         "certificate_subject": subject,
+        "certificate_names": [value for _, value in cert.get("subjectAltName", ())],
         "certificate_expires": cert.get("notAfter", ""),
     }
 

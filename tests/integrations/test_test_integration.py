@@ -126,3 +126,23 @@ def test_google_token_errors_list_the_documented_causes(google, microsoft, refre
     assert step.name == "token"
     for cause in causes:
         assert cause in step.hint
+
+
+@pytest.mark.parametrize("mode", ["starttls", "implicit"])
+def test_the_tls_step_reports_protocol_and_certificate(test_ca, settings, mode):
+    with SmtpTestServer(tls=mode, ssl_context=test_ca.server_context(),
+                        credentials={"app": "right"}) as tls_server:
+        if mode == "implicit":
+            settings.SMTP_IMPLICIT_TLS_PORTS = [tls_server.port]
+        integration = make_integration(tls_server, use_tls=True, username="app",
+                                       password="right")
+        report = run_diagnostics(integration, to="me@example.org")
+    assert report.ok
+    tls = next(step for step in report.steps if step.name == "tls")
+    assert tls.status == "ok"
+    assert tls.details["mode"] == ("implicit" if mode == "implicit" else "STARTTLS")
+    assert tls.details["protocol"].startswith("TLSv1.")
+    assert tls.details["certificate_expires"]
+    assert "127.0.0.1" in tls.details["certificate_names"]
+    ehlo = next(step for step in report.steps if step.name == "ehlo")
+    assert "PLAIN" in ehlo.details["auth_mechanisms"]
