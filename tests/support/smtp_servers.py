@@ -1,216 +1,374 @@
 """Real SMTP servers for tests (aiosmtpd), with TLS, AUTH and scripted failures.
 
-Each server runs in its own thread on 127.0.0.1 and records what clients did: EHLO names,
-AUTH attempts (never passwords), and every accepted message.
+Each SmtpTestServer runs its own event loop in a thread, on 127.0.0.1 and a port the OS
+picks, and records what clients did: connections, EHLO/HELO names, AUTH attempts (login
+names only, never passwords or tokens) and every accepted message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import email
 import email.policy
 import json
 import socket
 import ssl
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
+from functools import cached_property
+from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from .ports import unused_port
 
-GMAIL_CHALLENGE = {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
+__all__ = ["BlackholeServer", "Received", "SmtpTestServer", "unused_port"]
+
+HOST = "127.0.0.1"
+TlsMode = Literal["none", "starttls", "implicit"]
+XOAuth2Validator = Callable[[str, str], bool]
+
+# What Gmail sends as a 334 challenge when it refuses a token, before its 535.
+GMAIL_XOAUTH2_ERROR = {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
+XOAUTH2_REFUSALS = {
+    "gmail": "535 5.7.8 Username and Password not accepted. BadCredentials - gsmtp",
+    "microsoft": "535 5.7.3 Authentication unsuccessful [TEST.PROD.OUTLOOK.COM]",
+}
 
 
 @dataclass
 class Received:
+    """One accepted message: its envelope and the content bytes exactly as the client sent them."""
+
     mail_from: str
     rcpt_tos: list[str]
     content: bytes
 
-    @property
-    def parsed(self) -> email.message.EmailMessage:
+    @cached_property
+    def parsed(self) -> EmailMessage:
+        """The content parsed with the modern email policy (headers decoded)."""
         return email.message_from_bytes(self.content, policy=email.policy.default)
 
 
-class _Handler:
-    """aiosmtpd hooks that record the session and play the scripted failures."""
-
-    def __init__(self, server: SmtpTestServer) -> None:
-        self.server = server
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        self.server._record("ehlo_hostnames", hostname)
-        session.host_name = hostname
-        return responses
-
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        failure = self.server._next_scripted("fail_first")
-        if failure:
-            if failure.startswith("421"):
-                asyncio.get_running_loop().call_soon(server.transport.close)
-            return failure
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 OK"
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        refusal = self.server.reject_rcpt.get(address.lower())
-        if refusal:
-            return refusal
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.server._next_scripted("drop_in_data"):
-            server.transport.abort()  # as if the network died before our 250
-            return "250 never seen"
-        if self.server.reject_data:
-            return self.server.reject_data
-        self.server._record(
-            "messages", Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
-        )
-        return "250 2.0.0 OK queued"
-
-    async def auth_XOAUTH2(self, server, args):
-        validator = self.server.xoauth2_validator
-        if validator is None or len(args) < 2:
-            return AuthResult(success=False, handled=False)
-        raw = base64.b64decode(args[1]).decode()
-        fields = dict(part.split("=", 1) for part in raw.split("\x01") if "=" in part)
-        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
-        self.server._record("auth_attempts", ("XOAUTH2", user))
-        if validator(user, token):
-            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
-        if self.server.xoauth2_style == "gmail":
-            await server.challenge_auth(json.dumps(GMAIL_CHALLENGE).encode())
-            message = "535 5.7.8 Username and Password not accepted. BadCredentials - gsmtp"
-        else:
-            message = "535 5.7.3 Authentication unsuccessful [TEST.PROD.OUTLOOK.COM]"
-        return AuthResult(success=False, handled=False, message=message)
-
-
-class _Controller(Controller):
-    def __init__(self, owner: SmtpTestServer, **kwargs) -> None:
-        self.owner = owner
-        super().__init__(owner.handler, **kwargs)
-
-    def factory(self) -> SMTP:
-        owner = self.owner
-        kwargs = {
-            "hostname": "smtp.test",
-            # Implicit TLS is TLS from the start; aiosmtpd only knows about STARTTLS here.
-            "auth_require_tls": owner.tls == "starttls",
-            "ident": "notifuse test server",
-        }
-        if owner.tls == "starttls" and owner.advertise_starttls:
-            kwargs.update(tls_context=owner.ssl_context, require_starttls=True)
-        if owner.credentials or owner.xoauth2_validator:
-            kwargs.update(authenticator=owner._authenticate, auth_required=True)
-        return SMTP(self.handler, **kwargs)
-
-
 class SmtpTestServer:
-    """An SMTP server on 127.0.0.1 for one test, started and stopped as a context manager."""
+    """An SMTP server on 127.0.0.1 for one test: a context manager, or start()/stop().
+
+    Options (all keyword-only, all combinable):
+      tls: "none", "starttls" (advertised, required before MAIL and AUTH) or "implicit"
+        (TLS from the first byte, 465-style); TLS modes need `ssl_context`.
+      advertise_starttls: False plays a server that does not offer STARTTLS.
+      credentials: {login: password} enables and requires AUTH PLAIN/LOGIN.
+      xoauth2_validator: (user, token) -> bool enables and requires AUTH XOAUTH2;
+        xoauth2_style ("gmail" or "microsoft") picks how a refusal looks.
+      fail_first_n: (n, reply): the first n MAIL FROM get `reply`; a 421 also hangs up.
+      reject_rcpt: {address: reply} refuses those recipients at RCPT.
+      drop_in_data_first_n: the first n messages lose the connection before the 250.
+      reject_data: a reply for every DATA instead of accepting the message.
+    The attributes may be changed while the server runs; new commands see the new values.
+    """
 
     def __init__(
         self,
         *,
-        tls: str = "none",
+        tls: TlsMode = "none",
         ssl_context: ssl.SSLContext | None = None,
         advertise_starttls: bool = True,
         credentials: dict[str, str] | None = None,
-        xoauth2_validator=None,
-        xoauth2_style: str = "gmail",
-        fail_first: tuple[int, str] | None = None,
+        xoauth2_validator: XOAuth2Validator | None = None,
+        xoauth2_style: Literal["gmail", "microsoft"] = "gmail",
+        fail_first_n: tuple[int, str] | None = None,
         reject_rcpt: dict[str, str] | None = None,
-        drop_in_data_first: int = 0,
+        drop_in_data_first_n: int = 0,
         reject_data: str = "",
+        # Earlier names of fail_first_n / drop_in_data_first_n, still used by older tests.
+        fail_first: tuple[int, str] | None = None,
+        drop_in_data_first: int = 0,
     ) -> None:
-        assert tls in ("none", "starttls", "implicit")
+        assert tls in ("none", "starttls", "implicit"), tls
         assert tls == "none" or ssl_context is not None, "TLS needs an ssl_context"
+        assert xoauth2_style in XOAUTH2_REFUSALS, xoauth2_style
         self.tls, self.ssl_context = tls, ssl_context
         self.advertise_starttls = advertise_starttls
         self.credentials = dict(credentials or {})
         self.xoauth2_validator, self.xoauth2_style = xoauth2_validator, xoauth2_style
-        self.reject_rcpt = {k.lower(): v for k, v in (reject_rcpt or {}).items()}
+        self.reject_rcpt = {rcpt.lower(): reply for rcpt, reply in (reject_rcpt or {}).items()}
         self.reject_data = reject_data
-        self._scripted = {
-            "fail_first": list(fail_first and [fail_first[1]] * fail_first[0] or []),
-            "drop_in_data": [True] * drop_in_data_first,
-        }
+        # Only the server's event-loop thread counts these down, so they need no lock.
+        self.fail_first_n = fail_first_n or fail_first or (0, "")
+        self.drop_in_data_first_n = drop_in_data_first_n or drop_in_data_first
+
+        self.host, self.port = HOST, 0  # the real port is known once started
         self.messages: list[Received] = []
         self.ehlo_hostnames: list[str] = []
         self.auth_attempts: list[tuple[str, str]] = []
-        self._lock = threading.Lock()
-        self.handler = _Handler(self)
-        self.host, self.port = "127.0.0.1", unused_port()
-        self.controller: _Controller | None = None
+        self.connections = 0
+        self._changed = threading.Condition()  # guards the records above; wakes waiters
+        self._handler = _Handler(self)
+        self._controller: _Controller | None = None
+        self._probing = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> SmtpTestServer:
-        implicit = self.ssl_context if self.tls == "implicit" else None
-        self.controller = _Controller(
-            self, hostname=self.host, port=self.port, ssl_context=implicit, ready_timeout=10
-        )
-        self.controller.start()
+        """Listen and serve in a background thread; a restart keeps the same port."""
+        assert self._controller is None, "already started"
+        sock = _listen(self.port)
+        self.port = sock.getsockname()[1]
+        controller = _Controller(self, sock)
+        # aiosmtpd connects once to check the server answers: that is not a client.
+        self._probing = True
+        try:
+            controller.start()
+        except BaseException:
+            sock.close()
+            raise
+        finally:
+            self._probing = False
+        self._controller = controller
         return self
 
     def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
+        """Stop serving and free the port (idempotent)."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     def __enter__(self) -> SmtpTestServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    # -- what tests read -------------------------------------------------------------------
-    def wait_for_messages(self, count: int, timeout: float = 20.0) -> list[Received]:
-        """Poll until `count` messages arrived; fail with what did arrive."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if len(self.messages) >= count:
-                    return list(self.messages)
-            time.sleep(0.02)
-        raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
+    # -- waiting on what clients did -------------------------------------------------------
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Block until `condition()` holds (re-checked on every record); False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(condition, timeout)
 
-    # -- internals -------------------------------------------------------------------------
-    def _record(self, name: str, value) -> None:
-        with self._lock:
-            getattr(self, name).append(value)
+    def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """Return the messages once at least `count` arrived; fail listing what did arrive."""
+        if not self.wait_until(lambda: len(self.messages) >= count, timeout):
+            got = [(m.mail_from, m.rcpt_tos, m.parsed["Subject"]) for m in list(self.messages)]
+            raise AssertionError(f"expected {count} message(s) within {timeout}s, got {got}")
+        with self._changed:
+            return list(self.messages)
 
-    def _next_scripted(self, name: str):
-        with self._lock:
-            queue = self._scripted[name]
-            return queue.pop(0) if queue else None
+    # -- internals, called from the server thread ------------------------------------------
+    def _record(self, records: list[Any], value: Any) -> None:
+        with self._changed:
+            records.append(value)
+            self._changed.notify_all()
 
-    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
-        if not isinstance(auth_data, LoginPassword):
-            return AuthResult(success=False, handled=False)
-        login = auth_data.login.decode()
-        self._record("auth_attempts", (mechanism, login))
-        ok = self.credentials.get(login) == auth_data.password.decode()
-        return AuthResult(success=ok, handled=False)
+    def _count_connection(self) -> None:
+        with self._changed:
+            self.connections += 1
+            self._changed.notify_all()
+
+    def _scripted_mail_failure(self) -> str:
+        count, reply = self.fail_first_n
+        if count <= 0:
+            return ""
+        self.fail_first_n = (count - 1, reply)
+        return reply
+
+    def _scripted_drop(self) -> bool:
+        if self.drop_in_data_first_n <= 0:
+            return False
+        self.drop_in_data_first_n -= 1
+        return True
+
+    def _new_protocol(self) -> _SMTP:
+        """One SMTP protocol per TCP connection, built from the options as they are now."""
+        if not self._probing:
+            self._count_connection()
+        starttls = self.tls == "starttls" and self.advertise_starttls
+        return _SMTP(
+            self,
+            hostname="smtp.test",
+            ident="notifuse test server",
+            tls_context=self.ssl_context if starttls else None,
+            require_starttls=starttls,
+            # Like real servers, no AUTH in clear text on a TLS port. Implicit TLS is
+            # encrypted from the first byte, but aiosmtpd only knows STARTTLS, so it must
+            # not check there; with tls="none" the server is a plain local relay.
+            auth_require_tls=self.tls == "starttls",
+            auth_required=bool(self.credentials or self.xoauth2_validator),
+            authenticator=self._check_password,
+            auth_exclude_mechanism=() if self.xoauth2_validator else ("XOAUTH2",),
+        )
+
+    def _check_password(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        """aiosmtpd authenticator for PLAIN and LOGIN: record the login, compare the password."""
+        login, password = (part.decode(errors="replace") for part in data)
+        self._record(self.auth_attempts, (mechanism, login))
+        if login in self.credentials and self.credentials[login] == password:
+            return AuthResult(success=True, auth_data=data)
+        # handled=False: aiosmtpd then replies 535 5.7.8 Authentication credentials invalid.
+        return AuthResult(success=False, handled=False)
+
+
+class _Handler:
+    """aiosmtpd hooks: record what the client did and play the scripted failures."""
+
+    def __init__(self, owner: SmtpTestServer) -> None:
+        self.owner = owner
+
+    async def handle_HELO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str
+    ) -> str:
+        self.owner._record(self.owner.ehlo_hostnames, hostname)
+        session.host_name = hostname
+        return f"250 {server.hostname}"
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        self.owner._record(self.owner.ehlo_hostnames, hostname)
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        mail_options: list[str],
+    ) -> str:
+        reply = self.owner._scripted_mail_failure()
+        if reply:
+            if reply.startswith("421"):
+                # 421 means "closing channel": real servers hang up right after sending it.
+                # call_soon lets aiosmtpd write the reply first; close() flushes it.
+                asyncio.get_running_loop().call_soon(server.transport.close)
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        refusal = self.owner.reject_rcpt.get(address.lower())
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.owner._scripted_drop():
+            # As if the network died after the data arrived but before our 250: the client
+            # cannot tell whether the message was taken. The reply below goes nowhere.
+            server.transport.abort()
+            return "250 never sent"
+        if self.owner.reject_data:
+            return self.owner.reject_data
+        received = Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+        self.owner._record(self.owner.messages, received)
+        return "250 2.0.0 OK queued"
+
+
+class _SMTP(SMTP):
+    """aiosmtpd's SMTP protocol plus AUTH XOAUTH2 as Gmail and Microsoft 365 speak it."""
+
+    def __init__(self, owner: SmtpTestServer, **kwargs: Any) -> None:
+        self.owner = owner
+        super().__init__(owner._handler, **kwargs)
+
+    async def auth_XOAUTH2(self, _: SMTP, args: list[str]) -> AuthResult:
+        """AUTH XOAUTH2 [initial response]: check the bearer token with the validator."""
+        raw = await self._xoauth2_response(args)
+        if raw is None:
+            return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode base64")
+        if raw is MISSING:  # the client aborted; aiosmtpd already replied
+            return AuthResult(success=False, handled=True)
+        user, token = _parse_xoauth2(raw)
+        self.owner._record(self.owner.auth_attempts, ("XOAUTH2", user))
+        validator = self.owner.xoauth2_validator
+        if validator is not None and validator(user, token):
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
+        style = self.owner.xoauth2_style
+        if style == "gmail":
+            # Gmail answers a bad token with a JSON error as a 334 challenge, waits for the
+            # client's empty line, and only then sends its 535.
+            error = json.dumps(GMAIL_XOAUTH2_ERROR, separators=(",", ":"))
+            if await self.challenge_auth(error) is MISSING:
+                return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False, message=XOAUTH2_REFUSALS[style])
+
+    async def _xoauth2_response(self, args: list[str]) -> bytes | object | None:
+        """The decoded XOAUTH2 string (asked for if not inline); MISSING if aborted, None if bad."""
+        if len(args) < 2:
+            return await self.challenge_auth("")
+        try:
+            return base64.b64decode(args[1], validate=True)
+        except binascii.Error:
+            return None
+
+
+def _parse_xoauth2(raw: bytes) -> tuple[str, str]:
+    """Split "user=U\\x01auth=Bearer T\\x01\\x01" into (U, T)."""
+    fields = dict(
+        part.split("=", 1) for part in raw.decode(errors="replace").split("\x01") if "=" in part
+    )
+    auth = fields.get("auth", "")
+    token = auth.split(" ", 1)[1] if auth.lower().startswith("bearer ") else auth
+    return fields.get("user", ""), token
+
+
+class _Controller(Controller):
+    """aiosmtpd's threaded controller, serving a socket bound beforehand (no port race)."""
+
+    def __init__(self, owner: SmtpTestServer, sock: socket.socket) -> None:
+        self.owner, self.sock = owner, sock
+        implicit = owner.ssl_context if owner.tls == "implicit" else None
+        super().__init__(
+            owner._handler, hostname=HOST, port=sock.getsockname()[1],
+            ssl_context=implicit, ready_timeout=10,
+        )
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(
+            self._factory_invoker, sock=self.sock, ssl=self.ssl_context
+        )
+
+    def factory(self) -> SMTP:
+        return self.owner._new_protocol()
+
+
+def _listen(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1: `port`, or one the OS picks if 0."""
+    sock = socket.socket()
+    # A restarted server takes its port back although old connections linger in TIME_WAIT.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class BlackholeServer:
     """Accepts TCP connections and never says a word (for timeout tests)."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
+        # The kernel completes handshakes for the backlog; nobody ever reads or writes.
+        self.sock = _listen(0)
         self.host, self.port = self.sock.getsockname()
+
+    def close(self) -> None:
+        """Stop listening; pending connections are reset."""
+        self.sock.close()
 
     def __enter__(self) -> BlackholeServer:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.sock.close()
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
