@@ -6,17 +6,22 @@ import json
 
 from django import forms
 
-
 from .models import SECRET_FIELDS, SmtpIntegration
-from .presets import PRESETS, SES_REGIONS, preset_choices, resolve
+from .presets import PRESETS, REGION, SES_REGIONS, preset_choices, resolve
 
 KEEP_HELP = "Leave blank to keep the stored value."
-# Filled from a preset only when the person left them empty or at their defaults.
-PRESET_FIELDS = ("host", "port", "use_tls", "auth_type", "oauth2_provider", "username",
-                 "rate_limit_per_minute", "rate_limit_per_day", "max_connections")
+# Set from a preset whenever the host was left empty: a checkbox or a select cannot be
+# "left empty", and an empty host means the person relied on the preset entirely.
+CONNECTION_FIELDS = ("host", "port", "use_tls", "auth_type", "oauth2_provider")
+# Filled from a preset only when left empty, so what the person typed is kept.
+PRESET_FIELDS = CONNECTION_FIELDS + (
+    "username", "rate_limit_per_minute", "rate_limit_per_day", "max_connections",
+)
 
 
 class SmtpIntegrationForm(forms.ModelForm):
+    """The admin's integration form: presets fill the settings, secrets are write-only."""
+
     preset = forms.ChoiceField(
         choices=preset_choices, required=False,
         help_text="Fills host, port, TLS and auth type (and the provider's published limits).",
@@ -24,7 +29,7 @@ class SmtpIntegrationForm(forms.ModelForm):
     ses_region = forms.ChoiceField(
         label="SES region", required=False,
         choices=[("", "—")] + [(r, r) for r in SES_REGIONS],
-        help_text="Amazon SES only: the region of your SMTP credentials.",
+        help_text="Amazon SES only: the region your SMTP credentials were made in.",
     )
 
     class Meta:
@@ -37,43 +42,71 @@ class SmtpIntegrationForm(forms.ModelForm):
         if "host" not in self.fields:
             return  # a view-only form: every field is read-only, nothing to prepare
         self.fields["preset"].widget.attrs["data-presets"] = json.dumps(
-            {key: resolve(key, "{region}") for key in PRESETS}
+            {key: resolve(key, REGION) for key in PRESETS}
         )
-        # A preset may supply the host; the model still refuses an empty one.
+        # A preset may supply them; clean() still insists once the preset has had its turn.
         self.fields["host"].required = False
+        self.fields["port"].required = False
         for name in SECRET_FIELDS:
-            field = self.fields[name]
-            field.required = False
-            field.strip = False
-            # Never hand the stored value to the page, not even as initial data.
-            self.initial[name] = ""
-            if self.instance.pk and getattr(self.instance, name):
-                field.help_text = f"A value is stored. {KEEP_HELP}"
-            elif self.instance.pk:
-                field.help_text = "Nothing stored."
+            self._make_write_only(name)
+
+    def _make_write_only(self, name: str) -> None:
+        """Never hand the stored value to the page; say only whether one is stored."""
+        field = self.fields[name]
+        field.required = False
+        field.strip = False
+        self.initial[name] = ""
+        if not self.instance.pk:
+            field.help_text = "Stored encrypted and never shown again."
+        elif getattr(self.instance, name):
+            field.help_text = f"A value is stored. {KEEP_HELP}"
+        else:
+            field.help_text = "Nothing stored."
 
     def clean(self):
         cleaned = super().clean()
-        for name in SECRET_FIELDS:
-            if not cleaned.get(name) and self.instance.pk:
-                cleaned[name] = getattr(self.instance, name)  # blank keeps what is stored
-        preset = cleaned.get("preset")
-        if preset:
-            self._apply_preset(cleaned, resolve(preset, cleaned.get("ses_region", "")))
-        elif cleaned.get("ses_region") and not cleaned.get("host"):
-            self._apply_preset(cleaned, resolve("ses", cleaned["ses_region"]))
+        if self.instance.pk:
+            for name in SECRET_FIELDS:
+                if not cleaned.get(name):
+                    cleaned[name] = getattr(self.instance, name)  # blank keeps what is stored
+        values = self._preset_values(cleaned)
+        if values:
+            self._apply_preset(cleaned, values)
+        self._require(cleaned, "host", "port")
         return cleaned
 
+    def _require(self, cleaned: dict, *names: str) -> None:
+        """Report what is still empty once any preset has filled in its values."""
+        if "ses_region" in self.errors:
+            return  # the host waits on the region; one error says what to do
+        for name in names:
+            if cleaned.get(name) in ("", None) and name not in self.errors:
+                self.add_error(name, self.fields[name].error_messages["required"])
+
+    def _preset_values(self, cleaned: dict) -> dict | None:
+        """The chosen preset's values; a region alone with no host means Amazon SES."""
+        region = cleaned.get("ses_region") or ""
+        key = cleaned.get("preset") or ("ses" if region and not cleaned.get("host") else "")
+        if not key:
+            return None
+        if PRESETS[key].needs_region and not region:
+            self.add_error("ses_region", "Choose the region your SES SMTP credentials were "
+                           "made in: they work in that region only.")
+            return None
+        return resolve(key, region)
+
     def _apply_preset(self, cleaned: dict, values: dict) -> None:
-        untouched = not (self.data.get(self.add_prefix("host")) or "").strip()
+        relied_on_preset = not cleaned.get("host")
         for name in PRESET_FIELDS:
-            if values.get(name) in ("", None):
-                continue
-            if untouched or cleaned.get(name) in ("", None):
+            if relied_on_preset and name in CONNECTION_FIELDS:
+                cleaned[name] = values[name]
+            elif values[name] not in ("", None) and cleaned.get(name) in ("", None):
                 cleaned[name] = values[name]
 
 
 class TestEmailForm(forms.Form):
+    """Where "Test integration" sends its email, and from which of the senders."""
+
     to = forms.EmailField(label="Send the test email to")
     sender = forms.ChoiceField(label="From", required=False)
 
@@ -86,6 +119,8 @@ class TestEmailForm(forms.Form):
 
 
 class GmailCodeForm(forms.Form):
+    """The code (or redirected address) Google's consent page handed back."""
+
     pasted = forms.CharField(
         label="Code or redirected address",
         widget=forms.TextInput(attrs={"size": 90, "autocomplete": "off"}),
@@ -93,6 +128,3 @@ class GmailCodeForm(forms.Form):
         "(http://localhost/?code=…): %2F and the like are decoded for you.",
     )
     redirect_uri = forms.CharField(initial="http://localhost", required=True)
-
-
-

@@ -30,6 +30,8 @@ class SenderFormSet(BaseInlineFormSet):
 
 
 class SenderInline(admin.TabularInline):
+    """The senders of one integration, edited on its page (C6)."""
+
     model = Sender
     formset = SenderFormSet
     fields = ("name", "email", "is_default")
@@ -38,6 +40,8 @@ class SenderInline(admin.TabularInline):
 
 @admin.register(Sender)
 class SenderAdmin(admin.ModelAdmin):
+    """Every sender, so staff can find which integration owns an address."""
+
     list_display = ("email", "name", "integration", "is_default")
     list_filter = ("integration", "is_default")
     search_fields = ("email", "name", "integration__name")
