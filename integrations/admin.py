@@ -9,11 +9,13 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 
 from senders.admin import SenderInline
 
 from .forms import GmailCodeForm, SmtpIntegrationForm, TestEmailForm
-from .models import SECRET_FIELDS, IntegrationTest, SmtpIntegration
+from .models import SECRET_FIELDS, AuthType, IntegrationTest, SmtpIntegration
 from .oauth2.google_consent import ConsentError, consent_url, exchange_code
 from .oauth2.hints import MICROSOFT_SETUP
 from .presets import requires_oauth2
@@ -23,6 +25,8 @@ HEALTH_FIELDS = (
     "needs_attention_reason", "needs_attention_hint", "needs_attention_since",
     "last_success_at", "last_test_at", "last_test_ok",
 )
+# Hints can run to a paragraph: the list shows their start, the change page all of it.
+HINT_CHARS = 140
 
 
 @admin.register(SmtpIntegration)
@@ -83,19 +87,23 @@ class SmtpIntegrationAdmin(admin.ModelAdmin):
     def health(self, obj: SmtpIntegration):
         if obj.needs_attention:
             return format_html(
-                '<span style="color:#ba2121" title="{}">&#9888; Needs attention: {}</span>',
-                obj.needs_attention_hint, obj.needs_attention_reason,
+                '<span style="color:#ba2121">&#9888; Needs attention: {}</span>'
+                '<div class="help" title="{}">{}</div>',
+                obj.needs_attention_reason, obj.needs_attention_hint,
+                Truncator(obj.needs_attention_hint).chars(HINT_CHARS),
             )
-        if obj.last_test_ok is False:
-            return format_html('<span style="color:#ba2121">Last test failed</span>')
-        if obj.last_success_at or obj.last_test_ok:
-            return format_html('<span style="color:#2e7d32">&#10003; OK</span>')
+        if obj.health == "test_failed":
+            return mark_safe('<span style="color:#ba2121">Last test failed</span>')
+        if obj.health == "ok":
+            return mark_safe('<span style="color:#2e7d32">&#10003; OK</span>')
         return "Untested"
 
     # -- secrets never reach a page of someone who may not change them -------------------
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is not None and not self.has_change_permission(request, obj):
+        if obj is None:
+            return [(name, options) for name, options in fieldsets if name != "Health"]
+        if not self.has_change_permission(request, obj):
             hidden = set(SECRET_FIELDS) | {"preset", "ses_region"}
             return [
                 (name, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
@@ -105,12 +113,17 @@ class SmtpIntegrationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
+        self._warn_if_basic_auth_is_refused(request, obj)
+
+    def _warn_if_basic_auth_is_refused(self, request, obj: SmtpIntegration) -> None:
+        """Warn, not refuse (C9): some Gmail accounts still log in with an app password."""
         provider = requires_oauth2(obj.host)
-        if provider and obj.auth_type == "basic":
-            messages.warning(
+        if provider and obj.auth_type == AuthType.BASIC:
+            self.message_user(
                 request,
                 f"{provider} no longer accepts passwords for most accounts: choose OAuth2. "
                 "Basic Auth only works where an app password is still allowed.",
+                messages.WARNING,
             )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -135,6 +135,23 @@ class SmtpIntegration(models.Model):
     def needs_attention(self) -> bool:
         return bool(self.needs_attention_reason)
 
+    @property
+    def health(self) -> str:
+        """The health badge shown in the admin and the portal.
+
+        One of "attention", "test_failed", "ok" or "untested". A failed test counts only
+        while no send has succeeded since: staff often test, fix the credentials and let
+        the queue drain without testing again.
+        """
+        if self.needs_attention:
+            return "attention"
+        last_test, last_success = self.last_test_at, self.last_success_at
+        if self.last_test_ok is False and (not last_success or last_test >= last_success):
+            return "test_failed"
+        if last_success or self.last_test_ok:
+            return "ok"
+        return "untested"
+
     def required_fields(self) -> tuple[str, ...]:
         provider = self.oauth2_provider if self.auth_type == AuthType.OAUTH2 else ""
         return REQUIRED_FIELDS.get((self.auth_type, provider), ())

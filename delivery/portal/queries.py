@@ -9,42 +9,85 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from delivery.models import Message, SendAttempt, Status
-from integrations.models import SmtpIntegration
+from integrations.models import SECRET_FIELDS, SmtpIntegration
+
+PENDING = (Status.QUEUED, Status.SENDING)
+# What the log's rows show; bodies and attachments (possibly megabytes each) stay in the table.
+LOG_FIELDS = ("created_at", "status", "kind", "to", "subject", "last_error",
+              "integration", "integration__name")
+
+
+def now() -> datetime:
+    """The current time (one place for tests and views to agree on)."""
+    return timezone.now()
 
 
 def integration_health(now: datetime) -> list[SmtpIntegration]:
-    """Every integration with its sent, failed and queued counts of the last 24 hours."""
+    """Every integration, active first, with its 24-hour counts and health: one query."""
     since = now - timedelta(hours=24)
-    recent = Q(messages__created_at__gte=since)
-    integrations = SmtpIntegration.objects.annotate(
-        sent_24h=Count("messages", filter=recent & Q(messages__status=Status.SENT)),
-        failed_24h=Count("messages", filter=recent & Q(messages__status=Status.FAILED)),
-        queued=Count("messages", filter=Q(messages__status__in=[Status.QUEUED, Status.SENDING])),
-        opened_24h=Count("messages", filter=recent & Q(messages__first_opened_at__isnull=False)),
-        clicked_24h=Count("messages", filter=recent & Q(messages__click_count__gt=0)),
-    ).order_by("-is_active", "name")
+    integrations = (
+        # The dashboard shows no secret: leave them encrypted in the table.
+        SmtpIntegration.objects.defer(*SECRET_FIELDS)
+        .annotate(
+            # Counted when the outcome happened: mail that fails after days of retrying
+            # during an outage counts today. A failed row is not changed after it fails,
+            # so its updated_at is the time it failed.
+            sent_24h=Count("messages", filter=Q(messages__status=Status.SENT,
+                                                messages__sent_at__gte=since)),
+            failed_24h=Count("messages", filter=Q(messages__status=Status.FAILED,
+                                                  messages__updated_at__gte=since)),
+            queued=Count("messages", filter=Q(messages__status__in=PENDING)),
+            opened_24h=Count("messages", filter=Q(messages__created_at__gte=since,
+                                                  messages__first_opened_at__isnull=False)),
+            clicked_24h=Count("messages", filter=Q(messages__created_at__gte=since,
+                                                   messages__click_count__gt=0)),
+        )
+        .order_by("-is_active", "name")
+    )
     result = list(integrations)
     for integration in result:
-        done = integration.sent_24h + integration.failed_24h
-        integration.failure_rate = (100.0 * integration.failed_24h / done) if done else None
+        integration.failure_rate = failure_rate(integration.sent_24h, integration.failed_24h)
     return result
 
 
+def failure_rate(sent: int, failed: int) -> float | None:
+    """Failed / (sent + failed) in percent; None when nothing finished."""
+    done = sent + failed
+    return 100.0 * failed / done if done else None
+
+
 def queue_state(now: datetime) -> dict:
-    pending = Message.objects.filter(status__in=[Status.QUEUED, Status.SENDING])
+    """Queue depth (queued + sending) and the age of the oldest due queued message."""
+    depth = Message.objects.filter(status__in=PENDING).count()
     oldest = (
         Message.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now)
         .order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
     )
-    return {
-        "depth": pending.count(),
-        "oldest_due_seconds": (now - oldest).total_seconds() if oldest else None,
-    }
+    seconds = (now - oldest).total_seconds() if oldest else None
+    return {"depth": depth, "oldest_due_seconds": seconds, "oldest_due_age": age(seconds)}
+
+
+def age(seconds: float | None) -> str:
+    """A short human age: "42 s", "7 min", "3 h 5 min", "2 d 4 h"; "—" for none."""
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 3600:
+        return f"{minutes} min"
+    if seconds < 86400:
+        return f"{hours} h {minutes % 60} min"
+    return f"{days} d {hours % 24} h"
 
 
 def message_log(params: dict) -> QuerySet[Message]:
     """Messages filtered by status, kind, integration, dates and a recipient/subject search."""
-    messages = Message.objects.select_related("integration").order_by("-created_at", "-pk")
+    messages = (
+        Message.objects.select_related("integration").only(*LOG_FIELDS)
+        .order_by("-created_at", "-pk")
+    )
     for field in ("status", "kind"):
         if params.get(field):
             messages = messages.filter(**{field: params[field]})
@@ -56,6 +99,7 @@ def message_log(params: dict) -> QuerySet[Message]:
         messages = messages.filter(created_at__date__lte=params["date_to"])
     if params.get("q"):
         term = params["q"]
+        # `to` is a JSON list: its text form holds every address, quoted.
         messages = messages.annotate(to_text=Cast("to", CharField())).filter(
             Q(to_text__icontains=term) | Q(subject__icontains=term)
         )
@@ -73,5 +117,8 @@ def with_attempt_counts(messages: list[Message]) -> list[Message]:
     return messages
 
 
-def now() -> datetime:
-    return timezone.now()
+def message_with_integration(pk: int) -> QuerySet[Message]:
+    """One message with its integration's name and health, without the integration's secrets."""
+    return Message.objects.select_related("integration").defer(
+        *(f"integration__{name}" for name in SECRET_FIELDS)
+    ).filter(pk=pk)

@@ -1,3 +1,7 @@
+"""The staff portal's pages, mounted under /portal/."""
+
+from __future__ import annotations
+
 from django.urls import path
 
 from . import views

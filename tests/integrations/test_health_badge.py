@@ -1,0 +1,43 @@
+"""The health badge: one rule, shown the same in the admin's list and the portal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from integrations.models import SmtpIntegration
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now()
+HOUR = timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, "untested"),
+        ({"last_test_at": NOW, "last_test_ok": True}, "ok"),
+        ({"last_success_at": NOW}, "ok"),
+        ({"last_test_at": NOW, "last_test_ok": False}, "test_failed"),
+        # Tested, failed, fixed, and the queue drained: the send is the newer verdict.
+        ({"last_test_at": NOW - HOUR, "last_test_ok": False, "last_success_at": NOW}, "ok"),
+        ({"last_test_at": NOW, "last_test_ok": False, "last_success_at": NOW - HOUR},
+         "test_failed"),
+        ({"needs_attention_reason": "535 5.7.8", "last_success_at": NOW}, "attention"),
+    ],
+)
+def test_health_follows_the_newest_evidence(fields, expected):
+    assert SmtpIntegration(name="x", host="h", port=587, **fields).health == expected
+
+
+def test_admin_list_shows_ok_after_a_success_newer_than_a_failed_test(admin_client):
+    SmtpIntegration.objects.create(
+        name="fixed-since", host="smtp.example.com", port=587,
+        last_test_at=NOW - HOUR, last_test_ok=False, last_success_at=NOW,
+    )
+    page = admin_client.get("/admin/integrations/smtpintegration/").content.decode()
+    assert "OK" in page
+    assert "Last test failed" not in page
