@@ -45,8 +45,14 @@ class MicrosoftTokenProvider(TokenProvider):
             result = application.acquire_token_for_client(scopes=[SCOPE])
         except requests.RequestException:
             raise transient_http(None, "Microsoft") from None
+        except msal.exceptions.MsalServiceError as exc:
+            # msal raises this (not an error dict) for an HTTP 5xx from the OpenID
+            # configuration or token endpoint: Entra is having trouble, so retry later.
+            raise transient_http(_http_status(exc), "Microsoft") from None
         except ValueError as exc:  # msal could not read the tenant's OpenID configuration
-            raise self._tenant_error(str(exc)) from None
+            # msal's own message is generic; the endpoint's answer (with its AADSTS code)
+            # is in the ValueError it replaced.
+            raise self._tenant_error(f"{exc} {exc.__context__ or ''}") from None
         if "access_token" in result:
             return Token(result["access_token"], float(result.get("expires_in", 3599)))
         raise self._error(result)
@@ -96,6 +102,12 @@ class MicrosoftTokenProvider(TokenProvider):
             text,
             hints.MICROSOFT_AADSTS.get(code, hints.MICROSOFT_AADSTS[90002]),
         )
+
+
+def _http_status(exc: Exception) -> int | None:
+    """The status in msal's "HTTP Error: 503" message, if it has one."""
+    found = re.search(r"\b([45]\d\d)\b", str(exc))
+    return int(found.group(1)) if found else None
 
 
 def _is_public(authority_host: str) -> bool:

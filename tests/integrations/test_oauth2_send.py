@@ -224,3 +224,25 @@ def test_two_refused_tokens_are_a_configuration_failure(google, xoauth2_server):
     )
     assert google.token_requests == 2
     assert all(token not in attempt.error for token in google.issued)
+
+
+@pytest.mark.parametrize("provider", ["microsoft", "google"])
+def test_a_token_endpoint_outage_is_retried_without_marking_the_integration(
+    provider, microsoft, google, xoauth2_server
+):
+    if provider == "microsoft":
+        integration = microsoft_integration(xoauth2_server)
+        microsoft.fail_next_with_status(503, retry_after=0)
+    else:
+        integration = google_integration(xoauth2_server)
+        google.fail_next_with_status(503, retry_after=0)
+    [message] = queue(integration)
+    engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.failure_class) == ("token", "transient")
+    assert "HTTP 503" in attempt.error and "retried" in attempt.hint
+    integration.refresh_from_db()
+    assert not integration.needs_attention
+    message = drain_until_settled(integration, message)
+    assert message.status == Status.SENT
+    assert message.attempts.count() == 2
