@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import smtplib
 import statistics
 import subprocess
@@ -28,6 +29,9 @@ DATABASE_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ.update({
+    # Measured as deployed: DEBUG off (no per-query bookkeeping), with throwaway keys.
+    "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
+    "FERNET_KEYS": secrets.token_urlsafe(32),
     "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "CELERY_BROKER_URL": REDIS_URL,
     "DJANGO_SETTINGS_MODULE": "notifuse_smtp.settings", "LOG_LEVEL": "WARNING",
     "TRACKING_ENABLED": "false",

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import wakeups
+from .inserts import insert_message
 from .models import Kind, Message
 from .routing import route
 from .validation import (
@@ -48,10 +49,9 @@ def send_email(
     Raises `InvalidMessage` (a ValueError naming the field) and stores nothing when the input
     is refused. With an `idempotency_key` already used, returns that message unchanged.
     """
-    if idempotency_key:
-        existing = Message.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
+    existing = _already_queued(idempotency_key)
+    if existing is not None:
+        return existing
     message = build_message(
         to=to, subject=subject, text=text, html=html, kind=kind, from_email=from_email,
         cc=cc, bcc=bcc, reply_to=reply_to, headers=headers, integration=integration,
@@ -59,7 +59,12 @@ def send_email(
         unsubscribe_url=unsubscribe_url,
     )
     try:
-        message.save()  # one autocommitted INSERT: no BEGIN/COMMIT round trips of our own
+        if idempotency_key and transaction.get_connection().in_atomic_block:
+            # A duplicate key must not break the caller's transaction: try it in a savepoint.
+            with transaction.atomic():
+                insert_message(message)
+        else:
+            insert_message(message)  # autocommitted: no BEGIN/COMMIT round trips of our own
     except IntegrityError:
         # A concurrent call with the same key won the race: return its message.
         if idempotency_key:
@@ -67,6 +72,12 @@ def send_email(
         raise
     wakeups.publish_on_commit(message.integration_id)
     return message
+
+
+def _already_queued(idempotency_key: str | None) -> Message | None:
+    if not idempotency_key:
+        return None
+    return Message.objects.filter(idempotency_key=idempotency_key).first()
 
 
 def send_bulk(messages, *, kind: str = Kind.MARKETING, chunk_size: int = 1000) -> list[Message]:

@@ -48,7 +48,9 @@ class Message(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     # [{"filename", "mimetype", "content_b64"}] from the queued email backend.
     attachments = models.JSONField(default=list, blank=True)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # Unique among the messages that have one (a partial index: most messages have none, and
+    # every index a message row is in costs each send_email an update).
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     # Open and click tracking for this message (also switched off by TRACKING_ENABLED).
     track = models.BooleanField(default=True)
     # Marketing mail only: sent as List-Unsubscribe with one-click POST (RFC 8058).
@@ -81,6 +83,13 @@ class Message(models.Model):
                 name="message_due_per_integration",
             ),
             models.Index(fields=("status", "created_at"), name="message_status_created"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=("idempotency_key",),
+                condition=Q(idempotency_key__isnull=False),
+                name="message_idempotency_key_unique",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,73 @@
+"""The precompiled INSERT behind send_email stores exactly what Model.save() stores."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection
+from django.forms.models import model_to_dict
+
+from delivery import api
+from delivery.api import build_message, encode_attachment, send_email
+from delivery.inserts import insert_message
+from delivery.models import Message
+from tests.factories import make_integration
+
+pytestmark = pytest.mark.django_db
+
+EVERY_FIELD = {
+    "to": ["Bob <bob@example.org>", "eve@example.org"],
+    "subject": "Ünïcode subject",
+    "text": "text body\nwith two lines",
+    "html": "<p>html body</p>",
+    "cc": ["carol@example.org"],
+    "bcc": ["dan@example.org"],
+    "reply_to": ["help@example.com"],
+    "headers": {"X-Order": "42", "X-Nested": "ok"},
+    "attachments": [encode_attachment("a.pdf", b"%PDF-1.4\x00\xff", "application/pdf")],
+    "track": False,
+    "unsubscribe_url": "https://example.com/u/1",
+    "kind": "marketing",
+}
+
+
+def _stored(message: Message) -> dict:
+    fields = model_to_dict(Message.objects.get(pk=message.pk))
+    return {k: v for k, v in fields.items() if k not in ("id", "idempotency_key")}
+
+
+def test_a_message_inserted_reads_back_as_one_saved_by_the_orm():
+    make_integration()
+    fast = build_message(**EVERY_FIELD, idempotency_key="fast")
+    insert_message(fast)
+    slow = build_message(**EVERY_FIELD, idempotency_key="slow")
+    slow.save()
+    assert fast.pk and fast.pk != slow.pk and not fast._state.adding
+    fast_row, slow_row = _stored(fast), _stored(slow)
+    for timestamp in ("next_attempt_at", "deadline"):
+        assert abs(fast_row.pop(timestamp) - slow_row.pop(timestamp)).total_seconds() < 5
+    assert fast_row == slow_row
+    assert fast_row["attachments"][0]["content_b64"] == EVERY_FIELD["attachments"][0]["content_b64"]
+    stored = Message.objects.get(pk=fast.pk)
+    assert stored.created_at == fast.created_at and stored.updated_at == fast.updated_at
+
+
+def test_a_duplicate_idempotency_key_raises_django_integrity_error():
+    make_integration()
+    insert_message(build_message(to=["a@example.org"], subject="x", text="x",
+                                 idempotency_key="dup"))
+    with pytest.raises(IntegrityError):
+        insert_message(build_message(to=["a@example.org"], subject="x", text="x",
+                                     idempotency_key="dup"))
+
+
+def test_losing_the_idempotency_race_returns_the_winner_and_keeps_the_transaction(
+    monkeypatch,
+):
+    make_integration()
+    winner = send_email(to="bob@example.org", subject="Order", text="1", idempotency_key="k")
+    # As if the other call inserted between this call's lookup and its INSERT.
+    monkeypatch.setattr(api, "_already_queued", lambda key: None)
+    assert connection.in_atomic_block  # the test's transaction: it must stay usable
+    again = send_email(to="bob@example.org", subject="Order", text="2", idempotency_key="k")
+    assert again.pk == winner.pk and again.text == "1"
+    assert Message.objects.filter(idempotency_key="k").count() == 1
