@@ -1,12 +1,23 @@
-"""Turn a Message row into the bytes sent in DATA, using Django's message classes."""
+"""Turn a Message row into the bytes sent in DATA.
+
+Simple messages (no attachments, short ASCII headers, bodies with no line over 998 bytes) are
+written directly; everything else goes through Django's message classes. Both produce the same
+message: the fast path copies the header order, encodings and line endings Django emits.
+"""
 
 from __future__ import annotations
 
 import base64
-from email.utils import getaddresses
+import functools
+import random
+import re
+import sys
+from email.utils import formatdate, getaddresses, make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT
+from django.core.mail.utils import DNS_NAME
 
 from .models import Kind, Message
 from .tracking.links import tracked_html
@@ -14,14 +25,25 @@ from .tracking.links import tracked_html
 
 def message_id(message: Message) -> str:
     """A Message-ID stable across retries, so receivers can spot a repeat."""
-    domain = getaddresses([message.from_email])[0][1].rpartition("@")[2] or "localhost"
-    domain = domain.encode("idna").decode("ascii")
+    domain = _sender_domain(message.from_email)
     return f"<notifuse-smtp.{message.pk}.{int(message.created_at.timestamp())}@{domain}>"
 
 
-def build_email(message: Message) -> EmailMultiAlternatives:
-    headers = {"Message-ID": message_id(message), **message.headers, **_unsubscribe(message)}
-    html = tracked_html(message)
+@functools.lru_cache(maxsize=1024)
+def _sender_domain(from_email: str) -> str:
+    # Parsing the address is a large part of a fast render, and senders repeat.
+    domain = getaddresses([from_email])[0][1].rpartition("@")[2] or "localhost"
+    return domain.encode("idna").decode("ascii")
+
+
+def _extra_headers(message: Message) -> dict[str, str]:
+    return {"Message-ID": message_id(message), **message.headers, **_unsubscribe(message)}
+
+
+def build_email(message: Message, html: str | None = None) -> EmailMultiAlternatives:
+    """Django's message for `message`; `html` is its tracked HTML when already computed."""
+    if html is None:
+        html = tracked_html(message)
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.text or html,
@@ -29,7 +51,7 @@ def build_email(message: Message) -> EmailMultiAlternatives:
         to=message.to,
         cc=message.cc,
         reply_to=message.reply_to,
-        headers=headers,
+        headers=_extra_headers(message),
     )
     if html and message.text:
         email.attach_alternative(html, "text/html")
@@ -53,4 +75,134 @@ def _unsubscribe(message: Message) -> dict[str, str]:
 
 
 def render(message: Message) -> bytes:
-    return build_email(message).message().as_bytes(linesep="\r\n")
+    html = tracked_html(message)  # once: signing the tracking links is not free
+    fast = _fast_render(message, html)
+    if fast is not None:
+        return fast
+    return build_email(message, html).message().as_bytes(linesep="\r\n")
+
+
+# --- Fast path -------------------------------------------------------------------------------
+
+CRLF = "\r\n"
+# Longer header lines would be folded (and a non-ASCII value encoded) by the email package;
+# only values that go out verbatim are written here.
+MAX_HEADER_LINE = 78
+PRINTABLE_ASCII = re.compile(r"[ -~]*\Z")
+HEADER_NAME = re.compile(r"[!-9;-~]+\Z")
+# The email package ends body lines at CRLF, CR or LF alike and writes each as linesep.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# Headers EmailMessage.message() takes from `headers=` itself rather than copying them.
+SET_BY_DJANGO = {"from", "to", "cc", "reply-to"}
+
+
+class NotSimple(Exception):
+    """The message needs Django's path."""
+
+
+def fast_render(message: Message) -> bytes | None:
+    """The message as Django would render it, or None when only Django's path can."""
+    return _fast_render(message, tracked_html(message))
+
+
+def _fast_render(message: Message, html: str) -> bytes | None:
+    if message.attachments:
+        return None
+    try:
+        parts = _body_parts(message.text, html)
+        headers = _message_headers(message)
+    except NotSimple:
+        return None
+    if len(parts) == 1:
+        return _single_part(parts[0], headers)
+    return _alternative(parts, headers)
+
+
+def _body_parts(text: str, html: str) -> list[tuple[str, bytes]]:
+    """(MIME headers, body bytes) for each part, in Django's order."""
+    if not (text or html):
+        raise NotSimple  # Django's empty text/plain: not worth mirroring
+    if text and html:
+        bodies = [("plain", text), ("html", html)]
+    else:
+        bodies = [("plain", text) if text else ("html", html)]
+    return [_text_part(subtype, body) for subtype, body in bodies]
+
+
+def _text_part(subtype: str, body: str) -> tuple[str, bytes]:
+    lines = LINE_BREAK.split(body)
+    try:
+        encoded = [line.encode() for line in lines]
+    except UnicodeEncodeError:  # lone surrogates: let Django raise its own error
+        raise NotSimple from None
+    if any(len(line) > RFC5322_EMAIL_LINE_LENGTH_LIMIT for line in encoded):
+        raise NotSimple  # Django switches to quoted-printable to shorten the long lines
+    mime = (
+        f'Content-Type: text/{subtype}; charset="utf-8"{CRLF}'
+        f"MIME-Version: 1.0{CRLF}"
+        f"Content-Transfer-Encoding: {'7bit' if body.isascii() else '8bit'}{CRLF}"
+    )
+    return mime, CRLF.encode().join(encoded)
+
+
+def _message_headers(message: Message) -> str:
+    """Every header after the MIME ones, in the order and with the quirks of Django 5.2's
+    EmailMessage.message(): `headers=` replaces From/To/Cc/Reply-To only under those exact
+    names, and suppresses Date/Message-ID under any case."""
+    extra = _extra_headers(message)
+    headers = [
+        ("Subject", message.subject),
+        ("From", extra.get("From", message.from_email or settings.DEFAULT_FROM_EMAIL)),
+    ]
+    for name, addresses in (("To", message.to), ("Cc", message.cc), ("Reply-To", message.reply_to)):
+        if name in extra:
+            headers.append((name, extra[name]))
+        elif addresses:
+            headers.append((name, ", ".join(addresses)))
+    given = {name.lower() for name in extra}
+    if "date" not in given:
+        headers.append(("Date", formatdate(localtime=settings.EMAIL_USE_LOCALTIME)))
+    if "message-id" not in given:
+        headers.append(("Message-ID", make_msgid(domain=DNS_NAME)))
+    headers += [(name, value) for name, value in extra.items() if name.lower() not in SET_BY_DJANGO]
+    return "".join(_header_line(name, str(value)) for name, value in headers)
+
+
+def _header_line(name: str, value: str) -> str:
+    # Custom MIME headers would be merged with (or rewritten alongside) the generated ones.
+    if name.lower().startswith("content-") or name.lower() == "mime-version":
+        raise NotSimple
+    if not (HEADER_NAME.match(name) and PRINTABLE_ASCII.match(value)):
+        raise NotSimple
+    line = f"{name}: {value}"
+    if len(line) > MAX_HEADER_LINE:
+        raise NotSimple
+    return line + CRLF
+
+
+def _single_part(part: tuple[str, bytes], headers: str) -> bytes:
+    mime, body = part
+    return (mime + headers + CRLF).encode("ascii") + body
+
+
+def _alternative(parts: list[tuple[str, bytes]], headers: str) -> bytes:
+    boundary = _boundary(b"".join(body for _, body in parts))
+    top = (
+        f"Content-Type: multipart/alternative;{CRLF} boundary=\"{boundary}\"{CRLF}"
+        f"MIME-Version: 1.0{CRLF}" + headers + CRLF
+    )
+    delimiter = f"--{boundary}{CRLF}".encode("ascii")
+    out = [top.encode("ascii")]
+    for index, (mime, body) in enumerate(parts):
+        # Each delimiter after the first also ends the previous part's last line.
+        out += [CRLF.encode() if index else b"", delimiter, (mime + CRLF).encode("ascii"), body]
+    out.append(f"{CRLF}--{boundary}--{CRLF}".encode("ascii"))
+    return b"".join(out)
+
+
+def _boundary(bodies: bytes) -> str:
+    """A boundary shaped like the email package's, never one that occurs in a body."""
+    while True:
+        boundary = "=" * 15 + f"{random.randrange(sys.maxsize):019d}=="
+        if boundary.encode("ascii") not in bodies:
+            return boundary

@@ -8,6 +8,10 @@ from email.utils import getaddresses
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from integrations.smtp_client import envelope_address
+
+__all__ = ["InvalidMessage", "envelope_address"]
+
 
 class InvalidMessage(ValueError):
     """A message was refused before being queued; `field` names the offending input."""
@@ -53,13 +57,6 @@ def normalize_addresses(field: str, values, *, required: bool = False) -> list[s
     if required and not values:
         raise InvalidMessage(field, "at least one address is required")
     return [normalize_address(field, value) for value in values]
-
-
-def envelope_address(address: str) -> str:
-    """The bare address for MAIL FROM / RCPT TO, its domain in IDNA (punycode) form."""
-    addr = getaddresses([address])[0][1]
-    local, _, domain = addr.rpartition("@")
-    return f"{local}@{domain.encode('idna').decode('ascii')}"
 
 
 def check_headers(headers: dict | None) -> dict[str, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import socket
 import time
 from dataclasses import asdict, dataclass, field
-from email.utils import getaddresses
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -19,7 +18,7 @@ from django.utils import timezone
 
 from .errors import DeliveryError
 from .models import SmtpIntegration
-from .smtp_client import SmtpSession
+from .smtp_client import SmtpSession, envelope_address
 
 STEP_ORDER = ("dns", "connect", "tls", "ehlo", "token", "auth", "mail", "rcpt", "data")
 STEP_LABELS = {
@@ -96,9 +95,10 @@ def run_diagnostics(
     )
     from_email = sender or _default_sender(integration)
     try:
-        mailbox = _bare(from_email) if integration.xoauth2_as_sender else None
+        mailbox = envelope_address(from_email) if integration.xoauth2_as_sender else None
         session.open(mailbox=mailbox)
-        session.send(_bare(from_email), [_bare(to)], _test_email(integration, from_email, to))
+        content = _test_email(integration, from_email, to)
+        session.send(envelope_address(from_email), [envelope_address(to)], content)
     except DeliveryError:
         pass
     finally:
@@ -163,10 +163,6 @@ def _tls_details(sock, session: SmtpSession) -> dict:
 def _default_sender(integration: SmtpIntegration) -> str:
     sender = integration.senders.order_by("-is_default", "pk").first()
     return sender.formatted if sender else integration.username
-
-
-def _bare(address: str) -> str:
-    return getaddresses([address])[0][1]
 
 
 def _test_email(integration: SmtpIntegration, from_email: str, to: str) -> bytes:

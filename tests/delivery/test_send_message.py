@@ -21,9 +21,15 @@ def fast_retries(settings):
     settings.SMTP_TIMEOUT = 5
 
 
+@pytest.fixture(params=[False, True], ids=["one-by-one", "pipelined"])
+def pipelining(request) -> bool:
+    """Every test with `server` runs against a server without and with PIPELINING."""
+    return request.param
+
+
 @pytest.fixture
-def server(request):
-    with SmtpTestServer(**getattr(request, "param", {})) as running:
+def server(request, pipelining):
+    with SmtpTestServer(pipelining=pipelining, **getattr(request, "param", {})) as running:
         yield running
 
 

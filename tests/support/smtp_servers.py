@@ -69,6 +69,8 @@ class SmtpTestServer:
       reject_rcpt: {address: reply} refuses those recipients at RCPT.
       drop_in_data_first_n: the first n messages lose the connection before the 250.
       reject_data: a reply for every DATA instead of accepting the message.
+      pipelining: advertise PIPELINING (RFC 2920); aiosmtpd reads pipelined commands one
+        by one either way, so this decides which way the client sends.
     The attributes may be changed while the server runs; new commands see the new values.
     """
 
@@ -85,6 +87,7 @@ class SmtpTestServer:
         reject_rcpt: dict[str, str] | None = None,
         drop_in_data_first_n: int = 0,
         reject_data: str = "",
+        pipelining: bool = False,
         # Earlier names of fail_first_n / drop_in_data_first_n, still used by older tests.
         fail_first: tuple[int, str] | None = None,
         drop_in_data_first: int = 0,
@@ -98,6 +101,7 @@ class SmtpTestServer:
         self.xoauth2_validator, self.xoauth2_style = xoauth2_validator, xoauth2_style
         self.reject_rcpt = {rcpt.lower(): reply for rcpt, reply in (reject_rcpt or {}).items()}
         self.reject_data = reject_data
+        self.pipelining = pipelining
         # Only the server's event-loop thread counts these down, so they need no lock.
         self.fail_first_n = fail_first_n or fail_first or (0, "")
         self.drop_in_data_first_n = drop_in_data_first_n or drop_in_data_first
@@ -232,6 +236,8 @@ class _Handler:
     ) -> list[str]:
         self.owner._record(self.owner.ehlo_hostnames, hostname)
         session.host_name = hostname
+        if self.owner.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
         return responses
 
     async def handle_MAIL(
@@ -343,7 +349,9 @@ class _Controller(Controller):
 
 def _listen(port: int) -> socket.socket:
     """A listening socket on 127.0.0.1: `port`, or one the OS picks if 0."""
-    sock = socket.socket()
+    # IPPROTO_TCP named, so asyncio turns Nagle off on accepted connections: replies to
+    # pipelined commands must not wait for the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     # A restarted server takes its port back although old connections linger in TIME_WAIT.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

@@ -1,0 +1,118 @@
+"""PIPELINING (RFC 2920): MAIL, RCPT and DATA in one write, and every reply read in order."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from delivery import engine
+from delivery.api import send_email
+from delivery.models import Status
+from integrations.smtp_client import SmtpSession
+from tests.factories import make_integration
+from tests.support.smtp_servers import SmtpTestServer
+
+pytestmark = pytest.mark.django_db
+
+
+class RepliesOnlyAfterData:
+    """A server that answers MAIL and RCPT only once DATA has arrived too.
+
+    A client that waited for the MAIL reply before sending RCPT would wait forever here (its
+    timeout fails the test), so delivering through it proves the commands were pipelined.
+    """
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.commands: list[bytes] = []
+        self.content = b""
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 test ESMTP\r\n")
+            lines.readline()  # EHLO
+            conn.sendall(b"250-test\r\n250 PIPELINING\r\n")
+            while not self.commands or self.commands[-1] != b"DATA":
+                self.commands.append(lines.readline().rstrip(b"\r\n"))
+            conn.sendall(b"250 2.1.0 OK\r\n250 2.1.5 OK\r\n354 go ahead\r\n")
+            while (line := lines.readline()) != b".\r\n":
+                self.content += line
+            conn.sendall(b"250 2.0.0 queued\r\n")
+            lines.readline()  # QUIT
+            conn.sendall(b"221 bye\r\n")
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_commands_are_sent_together_when_the_server_offers_pipelining(settings):
+    settings.SMTP_TIMEOUT = 3
+    server = RepliesOnlyAfterData()
+    try:
+        integration = make_integration(host="127.0.0.1", port=server.port, auth_type="none")
+        session = SmtpSession(integration)
+        session.open()
+        refused = session.send("app@example.com", ["bob@example.org"], b"Subject: x\r\n\r\n.hi")
+        session.close()
+    finally:
+        server.close()
+    assert refused == {}
+    assert server.commands == [b"MAIL FROM:<app@example.com>", b"RCPT TO:<bob@example.org>",
+                               b"DATA"]
+    assert server.content == b"Subject: x\r\n\r\n..hi\r\n"  # the leading dot doubled
+
+
+@pytest.fixture
+def pipelining_server():
+    with SmtpTestServer(pipelining=True) as server:
+        yield server
+
+
+def _queue(integration, *recipients: str):
+    return send_email(to=list(recipients), subject="Hi", text="x", integration=integration)
+
+
+def test_a_refused_mail_from_leaves_the_session_usable_for_the_next_message(
+    pipelining_server,
+):
+    pipelining_server.fail_first_n = (1, "451 4.3.0 Try again later")
+    integration = make_integration(pipelining_server)
+    first, second = _queue(integration, "a@example.org"), _queue(integration, "b@example.org")
+    engine.drain(integration.pk)
+    first.refresh_from_db(), second.refresh_from_db()
+    attempt = first.attempts.get()
+    assert (attempt.stage, attempt.smtp_code, attempt.failure_class) == ("mail", 451, "transient")
+    assert first.status == Status.QUEUED and second.status == Status.SENT
+    assert [m.rcpt_tos for m in pipelining_server.messages] == [["b@example.org"]]
+    assert pipelining_server.connections == 1
+
+
+def test_every_recipient_refused_then_the_next_message_goes_out_on_the_same_session(
+    pipelining_server,
+):
+    pipelining_server.reject_rcpt = {"gone@example.org": "550 5.1.1 No such user"}
+    integration = make_integration(pipelining_server)
+    gone, fine = _queue(integration, "gone@example.org"), _queue(integration, "ok@example.org")
+    engine.drain(integration.pk)
+    gone.refresh_from_db(), fine.refresh_from_db()
+    assert gone.status == Status.FAILED
+    assert (gone.attempts.get().stage, gone.attempts.get().smtp_code) == ("rcpt", 550)
+    assert fine.status == Status.SENT
+    assert [m.rcpt_tos for m in pipelining_server.messages] == [["ok@example.org"]]
+    assert pipelining_server.connections == 1
+
+
+def test_a_refused_data_is_classified_at_the_data_stage(pipelining_server):
+    pipelining_server.reject_data = "554 5.6.0 Message rejected"
+    integration = make_integration(pipelining_server)
+    message = _queue(integration, "a@example.org")
+    engine.drain(integration.pk)
+    attempt = message.attempts.get()
+    assert (attempt.stage, attempt.smtp_code, attempt.enhanced_code) == ("data", 554, "5.6.0")
+    assert pipelining_server.messages == []
