@@ -51,8 +51,16 @@ def prepare_database() -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
 
 
-def limit_rate(port: int, count: int) -> float:
-    """Plain smtplib on one connection: the practical limit for a Python client here."""
+def limit_rate(port: int, count: int, runs: int = 3) -> float:
+    """Plain smtplib on one connection: the practical limit for a Python client here.
+
+    The best of `runs` runs: it varies by a quarter from run to run on a shared machine,
+    and the highest figure makes every ratio below the least flattering.
+    """
+    return max(_smtplib_rate(port, count) for _ in range(runs))
+
+
+def _smtplib_rate(port: int, count: int) -> float:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "a@example.com", "b@example.org", "x"
     message.set_content("Hello, this is a small benchmark message.")

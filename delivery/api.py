@@ -14,7 +14,7 @@ from django.utils import timezone
 from . import wakeups
 from .inserts import insert_message
 from .models import Kind, Message
-from .routing import route
+from .routing import forget_senders, route
 from .validation import (
     InvalidMessage,
     check_header_value,
@@ -168,8 +168,9 @@ def _route(routes: dict | None, **choice):
 
 
 def forget_routes() -> None:
-    """Drop remembered routing decisions (tests, and after editing integrations)."""
+    """Drop remembered routing decisions and senders (tests, and after editing integrations)."""
     _recent_routes.clear()
+    forget_senders()
 
 
 def _check_url(field: str, url: str) -> str:

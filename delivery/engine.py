@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from .mime import render
 from .models import Message, Status
 from .outcomes import Outcome, mark_integration, move_message, pending_recipients, record_batch
 from .ratelimit import shared_limiter
+from .routing import sender_addresses
 from .validation import envelope_address
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ logger = logging.getLogger(__name__)
 SESSION_STAGES = ("connect", "tls", "ehlo", "token", "auth")
 # Replies after which the connection cannot carry another transaction.
 SESSION_ENDING_CODES = {421}
+# How long a drain waits for more mail after a batch smaller than DELIVERY_BATCH_SIZE.
+GATHER_SECONDS = 0.02
 # How soon a drain that found every connection slot taken tries again.
 SLOT_RETRY_SECONDS = 1.0
 
@@ -53,6 +57,11 @@ def drain(integration_id: int) -> int:
             batches.deliver(batch)
             if batches.halted:
                 break
+            if len(batch) < settings.DELIVERY_BATCH_SIZE:
+                # Mail is arriving one message at a time: let the next batch gather for a
+                # moment, so claiming and recording are paid per batch, not per message.
+                # A lone message is not delayed (it was claimed at once).
+                time.sleep(GATHER_SECONDS)
     finally:
         batches.finish()
         slot.release()
@@ -94,7 +103,6 @@ class BatchSession:
         self.halted = False
         self.earliest_retry: datetime | None = None
         self.failover_to: SmtpIntegration | None = None
-        self.sender_addresses: set[str] | None = None
 
     def deliver(self, batch: list[Message]) -> None:
         outcomes: list[Outcome] = []
@@ -133,11 +141,8 @@ class BatchSession:
 
     def _check_sender(self, message: Message) -> None:
         """A sender removed after the message was queued is a configuration failure."""
-        if self.sender_addresses is None:
-            emails = self.integration.senders.values_list("email", flat=True)
-            self.sender_addresses = {envelope_address(e).lower() for e in emails}
         address = envelope_address(message.from_email).lower()
-        if address not in self.sender_addresses:
+        if address not in sender_addresses(self.integration):
             raise DeliveryError(
                 stage="mail",
                 failure_class=FailureClass.CONFIGURATION,

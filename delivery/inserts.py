@@ -1,15 +1,16 @@
-"""The INSERT behind `send_email`, with its SQL built once per process.
+"""INSERTs on the hot paths (a message per send_email, a batch's attempts), built once.
 
-Django compiles a model INSERT afresh on every `save()`: for the 30-odd columns of a
-message that costs about three times the INSERT itself, and `send_email` in a loop is
-bound by it. On PostgreSQL the statement is built once and each call only adapts the
-values (the same adaptation `save()` does) on Django's own connection, so errors,
-transactions and `on_commit` behave as with `save()`. Other databases use `save()`.
+Django compiles a model INSERT afresh on every `save()` and `bulk_create()`: for the 30-odd
+columns of a message that costs about three times the INSERT itself, and `send_email` in a
+loop is bound by it. On PostgreSQL the statement is built once per process and prepared
+once per connection; each call only adapts the values (the same adaptation `save()` does)
+on Django's own connection, so errors, transactions and `on_commit` behave as with the ORM.
+Other databases use the ORM.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -19,7 +20,8 @@ from django.utils import timezone
 
 from .models import Message
 
-# Field types whose Python value PostgreSQL's driver takes as it is.
+# Field types whose Python value PostgreSQL's driver takes as it is. JSONField is none of
+# these: it needs the driver's Jsonb wrapper, which get_db_prep_save gives it.
 PASSED_AS_IS = (
     models.BooleanField, models.CharField, models.TextField, models.IntegerField,
     models.DateTimeField, models.UUIDField, models.ForeignKey,
@@ -27,42 +29,62 @@ PASSED_AS_IS = (
 
 
 class _CompiledInsert:
-    """`INSERT INTO delivery_message (…) VALUES (…) RETURNING id` and how to fill it."""
+    """`INSERT INTO <table> (…) VALUES (…) RETURNING id` for one model, and how to fill it."""
 
-    def __init__(self, connection) -> None:
-        fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+    def __init__(self, model: type[models.Model], connection) -> None:
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         quote = connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in fields)
         placeholders = ", ".join(["%s"] * len(fields))
-        self.sql = (
-            f"INSERT INTO {quote(Message._meta.db_table)} ({columns}) "
-            f"VALUES ({placeholders}) RETURNING {quote(Message._meta.pk.column)}"
-        )
+        self.sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
+        self.returning_sql = f"{self.sql} RETURNING {quote(model._meta.pk.column)}"
         self.attnames = [f.attname for f in fields]
         self.timestamps = [f.attname for f in fields if _is_auto_timestamp(f)]
         self.adapters: list[Callable[[Any], Any] | None] = [
-            None if _passed_as_is(f) else partial(f.get_db_prep_save, connection=connection)
+            None if isinstance(f, PASSED_AS_IS)
+            else partial(f.get_db_prep_save, connection=connection)
             for f in fields
         ]
 
-    def params(self, message: Message) -> list:
+    def params(self, instance: models.Model) -> list:
         values = []
         for attname, adapt in zip(self.attnames, self.adapters, strict=True):
-            value = getattr(message, attname)
+            value = getattr(instance, attname)
             values.append(value if adapt is None or value is None else adapt(value))
         return values
+
+    def stamp(self, instance: models.Model, now) -> None:
+        """Fill auto_now / auto_now_add fields, as save() would."""
+        for attname in self.timestamps:
+            setattr(instance, attname, now)
 
 
 def _is_auto_timestamp(field: models.Field) -> bool:
     return isinstance(field, models.DateTimeField) and (field.auto_now or field.auto_now_add)
 
 
-def _passed_as_is(field: models.Field) -> bool:
-    # URLField is a CharField; JSONField is none of these: it needs the driver's Jsonb wrapper.
-    return isinstance(field, PASSED_AS_IS)
+_compiled: dict[tuple[str, type[models.Model]], _CompiledInsert] = {}
 
 
-_compiled: dict[str, _CompiledInsert] = {}
+def _compiled_for(model: type[models.Model], alias: str) -> _CompiledInsert:
+    compiled = _compiled.get((alias, model))
+    if compiled is None:
+        compiled = _compiled[alias, model] = _CompiledInsert(model, connections[alias])
+    return compiled
+
+
+def _driver_cursor(connection) -> psycopg.Cursor:
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    # A server-side-binding cursor, so the statement can be prepared (Django's own cursors
+    # bind on the client).
+    return psycopg.Cursor(connection.connection)
+
+
+def _prepare(connection) -> bool:
+    # `"prepare_threshold": None` in the database OPTIONS (for a pooler that cannot keep
+    # prepared statements) turns preparing off here as it does for psycopg.
+    return connection.connection.prepare_threshold is not None
 
 
 def insert_message(message: Message) -> None:
@@ -72,22 +94,31 @@ def insert_message(message: Message) -> None:
     if connection.vendor != "postgresql":
         message.save()
         return
-    compiled = _compiled.get(alias)
-    if compiled is None:
-        compiled = _compiled[alias] = _CompiledInsert(connection)
-    now = timezone.now()
-    for attname in compiled.timestamps:
-        setattr(message, attname, now)
+    compiled = _compiled_for(Message, alias)
+    compiled.stamp(message, timezone.now())
     params = compiled.params(message)
-    connection.ensure_connection()
-    driver_connection = connection.connection
-    # psycopg prepares the statement once per connection, so PostgreSQL skips parsing and
-    # planning too. `"prepare_threshold": None` in the database OPTIONS (for a pooler that
-    # cannot keep prepared statements) turns that off here as it does for psycopg.
-    prepare = driver_connection.prepare_threshold is not None
-    connection.validate_no_broken_transaction()
-    with connection.wrap_database_errors, psycopg.Cursor(driver_connection) as cursor:
-        cursor.execute(compiled.sql, params, prepare=prepare)
+    with connection.wrap_database_errors, _driver_cursor(connection) as cursor:
+        cursor.execute(compiled.returning_sql, params, prepare=_prepare(connection))
         (message.pk,) = cursor.fetchone()
     message._state.adding = False
     message._state.db = alias
+
+
+def insert_many(instances: Sequence[models.Model]) -> None:
+    """Insert new rows of one model in one pipelined round trip; their ids are not read."""
+    if not instances:
+        return
+    model = type(instances[0])
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(instances)
+        return
+    compiled = _compiled_for(model, alias)
+    now = timezone.now()
+    rows = []
+    for instance in instances:
+        compiled.stamp(instance, now)
+        rows.append(compiled.params(instance))
+    with connection.wrap_database_errors, _driver_cursor(connection) as cursor:
+        cursor.executemany(compiled.sql, rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import F
 from django.utils import timezone
@@ -14,9 +14,12 @@ from integrations.models import SmtpIntegration
 
 from . import retry
 from .failover import from_address_on
+from .inserts import insert_many
 from .models import Message, SendAttempt, Status
 
 logger = logging.getLogger("delivery.attempts")
+# How stale "last success" may get before a successful batch writes it again.
+SUCCESS_REFRESH = timedelta(seconds=10)
 
 
 @dataclass
@@ -41,7 +44,7 @@ def record_batch(outcomes: list[Outcome]) -> list[SendAttempt]:
     move every other message on (failed, or queued for a retry)."""
     now = timezone.now()
     attempts = [_attempt(outcome, now) for outcome in outcomes]
-    SendAttempt.objects.bulk_create(attempts)
+    insert_many(attempts)
     plain_successes = []
     for outcome in outcomes:
         if outcome.error is None and not outcome.refused:
@@ -50,8 +53,9 @@ def record_batch(outcomes: list[Outcome]) -> list[SendAttempt]:
             _apply(outcome, _next_state(outcome, now), now)
     if plain_successes:
         _mark_sent(plain_successes, now)
-    for attempt in attempts:
-        _log(attempt)
+    if logger.isEnabledFor(logging.INFO):
+        for attempt in attempts:
+            _log(attempt)
     return attempts
 
 
@@ -89,8 +93,7 @@ def _mark_sent(messages: list[Message], now: datetime) -> None:
         logger.warning("%s sent message(s) lost their lease before the outcome was saved",
                        len(messages) - updated)
     for message in messages:
-        for name, value in changes.items():
-            setattr(message, name, value)
+        _set(message, changes)
 
 
 def _apply(outcome: Outcome, changes: dict, now: datetime) -> None:
@@ -103,8 +106,7 @@ def _apply(outcome: Outcome, changes: dict, now: datetime) -> None:
     )
     if not updated:
         logger.warning("message %s: lease lost before its outcome was saved", message.pk)
-    for name, value in changes.items():
-        setattr(message, name, value)
+    _set(message, changes)
 
 
 def _next_state(outcome: Outcome, now: datetime) -> dict:
@@ -160,19 +162,32 @@ def pending_recipients(message: Message) -> list[str]:
 
 
 def mark_integration(integration: SmtpIntegration, error: DeliveryError | None) -> None:
-    """A configuration failure flags the integration; a success clears the flag."""
+    """A configuration failure flags the integration; a success clears the flag.
+
+    `integration` is kept in step with its row, so a healthy integration whose last success
+    is recent is not written again for every batch.
+    """
     now = timezone.now()
     query = SmtpIntegration.objects.filter(pk=integration.pk)
     if error is None:
-        query.update(
-            last_success_at=now,
-            needs_attention_reason="",
-            needs_attention_hint="",
-            needs_attention_since=None,
-        )
+        last = integration.last_success_at
+        if not integration.needs_attention and last and now - last < SUCCESS_REFRESH:
+            return
+        healthy = {"last_success_at": now, "needs_attention_reason": "",
+                   "needs_attention_hint": "", "needs_attention_since": None}
+        query.update(**healthy)
+        _set(integration, healthy)
     elif error.failure_class is FailureClass.CONFIGURATION:
         query.filter(needs_attention_since__isnull=True).update(needs_attention_since=now)
-        query.update(needs_attention_reason=error.summary, needs_attention_hint=error.hint)
+        flagged = {"needs_attention_reason": error.summary, "needs_attention_hint": error.hint}
+        query.update(**flagged)
+        _set(integration, {**flagged, "needs_attention_since":
+                           integration.needs_attention_since or now})
+
+
+def _set(instance, values: dict) -> None:
+    for name, value in values.items():
+        setattr(instance, name, value)
 
 
 def _permanent(refused: dict) -> dict:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from email.utils import getaddresses
 
+from django.conf import settings
 from django.db.models import F
 
 from integrations.models import SmtpIntegration
 
-from .validation import InvalidMessage
+from .validation import InvalidMessage, envelope_address
 
 HEALTHY_FIRST = F("needs_attention_since").asc(nulls_first=True)
+# Each integration's sender addresses as workers last read them, reused for
+# ROUTE_CACHE_SECONDS: a drain of a few messages then skips a query.
+_sender_addresses: dict[int, tuple[float, frozenset[str]]] = {}
 KIND_FLAG = {"transactional": "use_for_transactional", "marketing": "use_for_marketing"}
 
 
@@ -94,3 +99,21 @@ def _from_for(integration: SmtpIntegration, from_email: str | None) -> str:
 
 def _bare(address: str) -> str:
     return getaddresses([address])[0][1].lower()
+
+
+def sender_addresses(integration: SmtpIntegration) -> frozenset[str]:
+    """The envelope addresses (lower case) of the integration's senders."""
+    now = time.monotonic()
+    cached = _sender_addresses.get(integration.pk)
+    if cached and cached[0] > now:
+        return cached[1]
+    emails = integration.senders.values_list("email", flat=True)
+    addresses = frozenset(envelope_address(e).lower() for e in emails)
+    if len(_sender_addresses) > 1000:
+        _sender_addresses.clear()
+    _sender_addresses[integration.pk] = (now + settings.ROUTE_CACHE_SECONDS, addresses)
+    return addresses
+
+
+def forget_senders() -> None:
+    _sender_addresses.clear()

@@ -71,3 +71,27 @@ def test_losing_the_idempotency_race_returns_the_winner_and_keeps_the_transactio
     again = send_email(to="bob@example.org", subject="Order", text="2", idempotency_key="k")
     assert again.pk == winner.pk and again.text == "1"
     assert Message.objects.filter(idempotency_key="k").count() == 1
+
+
+def test_attempts_inserted_together_read_back_as_bulk_create_stores_them():
+    from django.utils import timezone
+
+    from delivery.inserts import insert_many
+    from delivery.models import SendAttempt
+
+    integration = make_integration()
+    message = send_email(to="bob@example.org", subject="x", text="x")
+
+    def attempt(number: int, **fields) -> SendAttempt:
+        return SendAttempt(message=message, integration=integration, number=number,
+                           started_at=timezone.now(), finished_at=timezone.now(), **fields)
+
+    failed = {"stage": "rcpt", "smtp_code": 550, "enhanced_code": "5.1.1",
+              "error": "No such user", "hint": "Check the address", "failure_class": "permanent"}
+    insert_many([attempt(1, **failed), attempt(2, stage="data", succeeded=True)])
+    SendAttempt.objects.bulk_create([attempt(3, **failed), attempt(4, stage="data",
+                                                                    succeeded=True)])
+    rows = [model_to_dict(a, exclude=["id", "number", "started_at", "finished_at"])
+            for a in SendAttempt.objects.filter(message=message).order_by("number")]
+    assert rows[0] == rows[2] and rows[1] == rows[3]
+    assert rows[0]["smtp_code"] == 550 and rows[1]["succeeded"] is True
