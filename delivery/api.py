@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import wakeups
-from .inserts import insert_message
+from .inserts import insert_many, insert_message
 from .models import Kind, Message
 from .routing import forget_senders, route
 from .validation import (
@@ -95,7 +95,9 @@ def queue_built(built: list[Message], *, chunk_size: int = 1000) -> list[Message
     created: list[Message] = []
     with transaction.atomic():
         for start in range(0, len(built), chunk_size):
-            created += Message.objects.bulk_create(built[start : start + chunk_size])
+            chunk = built[start : start + chunk_size]
+            insert_many(chunk, read_ids=True)
+            created += chunk
     per_integration = Counter(m.integration_id for m in created)
     for integration_id, count in per_integration.items():
         wakeups.publish_bulk_on_commit(integration_id, count)

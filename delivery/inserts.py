@@ -104,8 +104,11 @@ def insert_message(message: Message) -> None:
     message._state.db = alias
 
 
-def insert_many(instances: Sequence[models.Model]) -> None:
-    """Insert new rows of one model in one pipelined round trip; their ids are not read."""
+def insert_many(instances: Sequence[models.Model], *, read_ids: bool = False) -> None:
+    """Insert new rows of one model in one pipelined round trip, as bulk_create() would.
+
+    With `read_ids` each instance gets its primary key, as after save().
+    """
     if not instances:
         return
     model = type(instances[0])
@@ -120,5 +123,12 @@ def insert_many(instances: Sequence[models.Model]) -> None:
     for instance in instances:
         compiled.stamp(instance, now)
         rows.append(compiled.params(instance))
+    sql = compiled.returning_sql if read_ids else compiled.sql
     with connection.wrap_database_errors, _driver_cursor(connection) as cursor:
-        cursor.executemany(compiled.sql, rows)
+        cursor.executemany(sql, rows, returning=read_ids)
+        if read_ids:
+            for instance in instances:
+                (instance.pk,) = cursor.fetchone()
+                instance._state.adding = False
+                instance._state.db = alias
+                cursor.nextset()
