@@ -20,7 +20,9 @@ def backoff_seconds(attempt_number: int, rng: random.Random | None = None) -> fl
 def give_up_reason(attempt_number: int, next_at: datetime, deadline: datetime) -> str:
     """Why no further attempt will be made, or '' when one may."""
     if attempt_number >= settings.DELIVERY_MAX_ATTEMPTS:
-        return f"gave up after {attempt_number} attempts"
+        return "gave up after 1 attempt" if attempt_number == 1 else (
+            f"gave up after {attempt_number} attempts"
+        )
     if next_at > deadline:
         return "gave up: the message's delivery deadline passed"
     return ""

@@ -187,7 +187,10 @@ class SmtpSession:
         if self.in_transaction:
             self.reset()  # the last transaction did not finish: start clean
         self.in_transaction = True
-        if len(recipients) <= PIPELINE_MAX_RECIPIENTS and smtp.has_extn("pipelining"):
+        # A session with an observer (Test integration) goes step by step, so each step
+        # reports its own reply and time.
+        pipelining = self.observer is None and smtp.has_extn("pipelining")
+        if pipelining and len(recipients) <= PIPELINE_MAX_RECIPIENTS:
             return self._send_pipelined(smtp, envelope_from, recipients, content)
         refused: dict[str, tuple[int, str]] = {}
         with self._step("mail"):

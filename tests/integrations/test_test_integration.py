@@ -146,3 +146,17 @@ def test_the_tls_step_reports_protocol_and_certificate(test_ca, settings, mode):
     assert "127.0.0.1" in tls.details["certificate_names"]
     ehlo = next(step for step in report.steps if step.name == "ehlo")
     assert "PLAIN" in ehlo.details["auth_mechanisms"]
+
+
+def test_steps_are_reported_one_by_one_even_when_the_server_offers_pipelining():
+    refusal = {"me@example.org": "550 5.1.1 No such user"}
+    with SmtpTestServer(credentials={"app": "right"}, pipelining=True,
+                        reject_rcpt=refusal) as server:
+        integration = make_integration(server, username="app", password="right")
+        with pytest.raises(CommandError, match=r"failed at RCPT TO \(550 5.1.1\)"):
+            run_command(integration.name, "--to", "me@example.org")
+    run = IntegrationTest.objects.get()
+    results = {step["name"]: step["status"] for step in run.steps}
+    assert run.failed_step == "rcpt"
+    assert results["mail"] == "ok" and results["rcpt"] == "failed"
+    assert [step["name"] for step in run.steps].count("mail") == 1
