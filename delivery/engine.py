@@ -50,22 +50,58 @@ def drain(integration_id: int) -> int:
         wakeups.publish(integration_id, countdown=SLOT_RETRY_SECONDS)
         return 0
     tried = 0
+    started = timezone.now()
     batches = BatchSession(integration)
     try:
-        while batch := claim_batch(integration_id, settings.DELIVERY_BATCH_SIZE):
+        # While announced, send_email publishes no wake-up for this integration: the mail it
+        # commits is this drain's to claim.
+        wakeups.announce_draining(integration_id)
+        while batch := _next_batch(integration_id):
             tried += len(batch)
             batches.deliver(batch)
             if batches.halted:
+                _hand_on_after_halt(integration_id, started)
                 break
             if len(batch) < settings.DELIVERY_BATCH_SIZE:
                 # Mail is arriving one message at a time: let the next batch gather for a
                 # moment, so claiming and recording are paid per batch, not per message.
                 # A lone message is not delayed (it was claimed at once).
                 time.sleep(GATHER_SECONDS)
+            wakeups.announce_draining(integration_id)
     finally:
+        wakeups.end_draining(integration_id)
         batches.finish()
         slot.release()
     return tried
+
+
+def _hand_on_after_halt(integration_id: int, drain_started: datetime) -> None:
+    """A halted drain claims no more: mail queued while it was announced (and so published
+    no wake-up) gets one now, to be tried or moved to another integration.
+
+    Only that mail: what the drain itself gave back is left to its retry time, or a broken
+    integration would be drained again and again, one failed login after another.
+    """
+    wakeups.end_draining(integration_id)
+    due = Message.objects.filter(
+        integration_id=integration_id, status=Status.QUEUED,
+        next_attempt_at__lte=timezone.now(), created_at__gte=drain_started,
+    )
+    if due.exists():
+        wakeups.publish_coalesced(integration_id)
+
+
+def _next_batch(integration_id: int) -> list[Message]:
+    batch = claim_batch(integration_id, settings.DELIVERY_BATCH_SIZE)
+    if batch:
+        return batch
+    # Mail committed while this drain was announced published no wake-up: stop announcing,
+    # then look once more, so that mail is either claimed here or wakes a worker itself.
+    wakeups.end_draining(integration_id)
+    batch = claim_batch(integration_id, settings.DELIVERY_BATCH_SIZE)
+    if batch:
+        wakeups.announce_draining(integration_id)
+    return batch
 
 
 def hand_over_from_inactive(integration: SmtpIntegration) -> int:

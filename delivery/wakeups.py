@@ -16,6 +16,9 @@ logger = logging.getLogger(__name__)
 
 # A lost wake-up is re-published by the sweeper; past this the flag stops coalescing.
 PENDING_TTL_SECONDS = 10
+# A drain renews its announcement after every batch; one that died stops suppressing
+# wake-ups after this long.
+DRAINING_TTL_SECONDS = 5
 # Most wake-ups one bulk send publishes per integration: workers that can share its batches.
 BULK_FANOUT = 4
 # After publishing, the background publisher gathers ids this long before the next round: a
@@ -104,16 +107,21 @@ def publish_bulk_on_commit(integration_id: int, count: int) -> None:
 
 
 def publish_coalesced(integration_id: int) -> None:
-    """Publish unless a wake-up for this integration is already waiting for a worker.
+    """Publish unless a wake-up is already waiting for a worker, or a drain is running.
 
-    The flag is cleared by the worker before its first claim, so a message committed before
-    that is seen by the claim, and one committed after it publishes a new wake-up.
+    The pending flag is cleared by the worker before its first claim, so a message committed
+    before that is seen by the claim, and one committed after it publishes a new wake-up.
+    A running drain announces itself (`announce_draining`); it stops announcing, clears the
+    flag and claims once more before it ends, so what was committed meanwhile is seen too.
     """
     try:
-        fresh = _redis().set(_pending_key(integration_id), 1, nx=True, ex=PENDING_TTL_SECONDS)
+        with _redis().pipeline(transaction=False) as pipe:
+            pipe.exists(_draining_key(integration_id))
+            pipe.set(_pending_key(integration_id), 1, nx=True, ex=PENDING_TTL_SECONDS)
+            draining, fresh = pipe.execute()
     except redis.RedisError:
-        fresh = True  # no coalescing without Redis, but never a lost wake-up
-    if fresh:
+        draining, fresh = False, True  # no coalescing without Redis, but no lost wake-up
+    if fresh and not draining:
         publish(integration_id)
 
 
@@ -124,8 +132,28 @@ def clear_pending(integration_id: int) -> None:
         pass
 
 
+def announce_draining(integration_id: int) -> None:
+    """Tell producers a drain is running for this integration (renewed after each batch)."""
+    try:
+        _redis().set(_draining_key(integration_id), 1, ex=DRAINING_TTL_SECONDS)
+    except redis.RedisError:
+        pass  # producers then publish as usual
+
+
+def end_draining(integration_id: int) -> None:
+    """Stop announcing; the caller must claim once more after this."""
+    try:
+        _redis().delete(_draining_key(integration_id), _pending_key(integration_id))
+    except redis.RedisError:
+        pass
+
+
 def _pending_key(integration_id: int) -> str:
     return f"notifuse:wake-pending:{integration_id}"
+
+
+def _draining_key(integration_id: int) -> str:
+    return f"notifuse:draining:{integration_id}"
 
 
 def _redis() -> redis.Redis:
