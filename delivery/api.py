@@ -113,6 +113,11 @@ def build_message(
 
     `routes` memoises routing decisions across the messages of one bulk send.
     """
+    # Plain str and bool from here on: a lazy translation or a 1 for True is what callers
+    # mean, and the database driver takes only the real types.
+    subject, text, html = (None if v is None else str(v) for v in (subject, text, html))
+    kind, track = str(kind), bool(track)
+    idempotency_key = None if idempotency_key is None else str(idempotency_key)
     to = normalize_addresses("to", to, required=True)
     cc = normalize_addresses("cc", cc)
     bcc = normalize_addresses("bcc", bcc)

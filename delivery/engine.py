@@ -178,7 +178,9 @@ class BatchSession:
     def _check_sender(self, message: Message) -> None:
         """A sender removed after the message was queued is a configuration failure."""
         address = envelope_address(message.from_email).lower()
-        if address not in sender_addresses(self.integration):
+        if address in sender_addresses(self.integration):
+            return
+        if address not in sender_addresses(self.integration, fresh=True):
             raise DeliveryError(
                 stage="mail",
                 failure_class=FailureClass.CONFIGURATION,

@@ -74,6 +74,9 @@ def _compiled_for(model: type[models.Model], alias: str) -> _CompiledInsert:
 
 
 def _driver_cursor(connection) -> psycopg.Cursor:
+    # As Django's own cursor() does: a connection kept from earlier (CONN_MAX_AGE) that
+    # fails its health check is replaced, so a restarted database is survived.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_no_broken_transaction()
     # A server-side-binding cursor, so the statement can be prepared (Django's own cursors

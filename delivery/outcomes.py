@@ -165,7 +165,8 @@ def mark_integration(integration: SmtpIntegration, error: DeliveryError | None) 
     """A configuration failure flags the integration; a success clears the flag.
 
     `integration` is kept in step with its row, so a healthy integration whose last success
-    is recent is not written again for every batch.
+    is recent is not written again for every batch. A flag another worker sets meanwhile is
+    cleared by the next drain's first success, which reads the row afresh.
     """
     now = timezone.now()
     query = SmtpIntegration.objects.filter(pk=integration.pk)

@@ -101,11 +101,15 @@ def _bare(address: str) -> str:
     return getaddresses([address])[0][1].lower()
 
 
-def sender_addresses(integration: SmtpIntegration) -> frozenset[str]:
-    """The envelope addresses (lower case) of the integration's senders."""
+def sender_addresses(integration: SmtpIntegration, *, fresh: bool = False) -> frozenset[str]:
+    """The envelope addresses (lower case) of the integration's senders.
+
+    Answers may be up to ROUTE_CACHE_SECONDS old: ask again with `fresh` before acting on an
+    address that is missing (a sender added a moment ago in another process).
+    """
     now = time.monotonic()
     cached = _sender_addresses.get(integration.pk)
-    if cached and cached[0] > now:
+    if cached and cached[0] > now and not fresh:
         return cached[1]
     emails = integration.senders.values_list("email", flat=True)
     addresses = frozenset(envelope_address(e).lower() for e in emails)

@@ -229,6 +229,8 @@ class SmtpSession:
             # Envelope addresses arrive bare (delivery.validation.envelope_address).
             commands = [f"MAIL FROM:<{envelope_from}>"]
             commands += [f"RCPT TO:<{address}>" for address in recipients]
+            if any("\r" in command or "\n" in command for command in commands):
+                raise ValueError("an envelope address contains a line break")  # as smtplib
             smtp.send("\r\n".join([*commands, "DATA", ""]))
             mail_reply = self._reply(smtp)
         refused: dict[str, tuple[int, str]] = {}

@@ -95,3 +95,32 @@ def test_attempts_inserted_together_read_back_as_bulk_create_stores_them():
             for a in SendAttempt.objects.filter(message=message).order_by("number")]
     assert rows[0] == rows[2] and rows[1] == rows[3]
     assert rows[0]["smtp_code"] == 550 and rows[1]["succeeded"] is True
+
+
+def test_lazy_strings_and_truthy_values_are_stored_as_save_would_store_them():
+    from django.utils.translation import gettext_lazy
+
+    make_integration()
+    message = send_email(to="bob@example.org", subject=gettext_lazy("Welcome"),
+                         text=gettext_lazy("Hello"), track=1)
+    stored = Message.objects.get(pk=message.pk)
+    assert (stored.subject, stored.text, stored.track) == ("Welcome", "Hello", True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_email_survives_a_database_restart_on_a_kept_connection():
+    import psycopg
+
+    integration = make_integration()
+    send_email(to="bob@example.org", subject="before", text="x", integration=integration)
+    settings_dict = connection.settings_dict
+    assert settings_dict["CONN_HEALTH_CHECKS"] and settings_dict["CONN_MAX_AGE"]
+    backend_pid = connection.connection.info.backend_pid
+    admin = psycopg.connect(host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432,
+                            user=settings_dict["USER"], dbname="postgres", autocommit=True)
+    with admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+    connection.close_if_unusable_or_obsolete()  # what each request and task start does
+    # The route is remembered, so the INSERT is the first thing to touch the database.
+    after = send_email(to="bob@example.org", subject="after", text="x", integration=integration)
+    assert Message.objects.filter(pk=after.pk).exists()

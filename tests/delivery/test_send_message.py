@@ -217,3 +217,16 @@ def test_a_sender_removed_after_queueing_holds_the_message_with_a_hint(server, s
     assert "no longer a sender" in attempt.error and attempt.hint
     message.refresh_from_db()
     assert message.status == Status.QUEUED and server.messages == []
+
+
+def test_a_sender_added_a_moment_ago_is_not_refused_by_a_worker_that_read_the_old_list(server):
+    from delivery.routing import sender_addresses
+    from senders.models import Sender
+
+    integration = make_integration(server)
+    sender_addresses(integration)  # this worker read the senders just now
+    Sender.objects.create(integration=integration, email="new@example.com")
+    message = queue(integration, from_email="new@example.com")
+    engine.drain(integration.pk)
+    message.refresh_from_db()
+    assert message.status == Status.SENT
