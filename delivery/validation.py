@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email.headerregistry import Address
 from email.utils import getaddresses
 
@@ -11,6 +12,9 @@ from django.core.validators import validate_email
 from integrations.smtp_client import envelope_address
 
 __all__ = ["InvalidMessage", "envelope_address"]
+
+# local@domain in printable ASCII with no spaces, quotes, brackets, commas or line breaks.
+PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 
 
 class InvalidMessage(ValueError):
@@ -32,6 +36,13 @@ def normalize_address(field: str, raw: str) -> str:
     """Return `raw` as one valid address ("Name <a@b>" or "a@b"), IDN domains accepted."""
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidMessage(field, "an address is empty")
+    if PLAIN_ADDRESS.fullmatch(raw):
+        # Most addresses are plain ASCII ones: no name to parse, no domain to encode.
+        try:
+            validate_email(raw)
+        except ValidationError:
+            raise InvalidMessage(field, f"{raw!r} is not a valid email address") from None
+        return raw
     check_header_value(field, raw)
     parsed = getaddresses([raw])
     if len(parsed) != 1 or not parsed[0][1]:
