@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -82,13 +83,27 @@ def _attempt(outcome: Outcome, now: datetime) -> SendAttempt:
     return attempt
 
 
+_MARK_SENT_SQL = (
+    f"UPDATE {Message._meta.db_table} SET status = %s, sent_at = %s, updated_at = %s, "
+    "last_error = '', claim_token = NULL, lease_expires_at = NULL "
+    "WHERE id = ANY(%s) AND claim_token = ANY(%s)"
+)
+
+
 def _mark_sent(messages: list[Message], now: datetime) -> None:
     changes = {"status": Status.SENT, "sent_at": now, "last_error": "",
                "claim_token": None, "lease_expires_at": None}
-    tokens = {m.claim_token for m in messages}
-    updated = Message.objects.filter(
-        pk__in=[m.pk for m in messages], claim_token__in=tokens
-    ).update(**changes, updated_at=now)
+    ids, tokens = [m.pk for m in messages], list({m.claim_token for m in messages})
+    if connection.vendor == "postgresql":
+        # The ORM compiles this UPDATE afresh for every batch, at about the cost of the
+        # batch's SMTP work when mail arrives a few messages at a time.
+        with connection.cursor() as cursor:
+            cursor.execute(_MARK_SENT_SQL, [Status.SENT, now, now, ids, tokens])
+            updated = cursor.rowcount
+    else:
+        updated = Message.objects.filter(pk__in=ids, claim_token__in=tokens).update(
+            **changes, updated_at=now
+        )
     if updated < len(messages):
         logger.warning("%s sent message(s) lost their lease before the outcome was saved",
                        len(messages) - updated)

@@ -24,7 +24,7 @@ BULK_FANOUT = 4
 # After publishing, the background publisher gathers ids this long before the next round: a
 # burst of send_email calls then costs a Redis round trip per window, not one per call,
 # while a lone call (the publisher idle) is published at once.
-GATHER_SECONDS = 0.005
+GATHER_SECONDS = 0.02
 
 
 def publish(integration_id: int, *, countdown: float | None = None) -> None:
