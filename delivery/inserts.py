@@ -3,9 +3,9 @@
 Django compiles a model INSERT afresh on every `save()` and `bulk_create()`: for the 30-odd
 columns of a message that costs about three times the INSERT itself, and `send_email` in a
 loop is bound by it. On PostgreSQL the statement is built once per process and prepared
-once per connection; each call only adapts the values (the same adaptation `save()` does)
-on Django's own connection, so errors, transactions and `on_commit` behave as with the ORM.
-Other databases use the ORM.
+once per connection (see `DATABASE_PREPARED_STATEMENTS`); each call only adapts the values
+on Django's own connection and cursor wrapper, so errors, transactions, `on_commit` and
+query logging behave as with the ORM. Other databases use the ORM.
 """
 
 from __future__ import annotations
@@ -73,21 +73,17 @@ def _compiled_for(model: type[models.Model], alias: str) -> _CompiledInsert:
     return compiled
 
 
-def _driver_cursor(connection) -> psycopg.Cursor:
-    # As Django's own cursor() does: a connection kept from earlier (CONN_MAX_AGE) that
-    # fails its health check is replaced, so a restarted database is survived.
+def _server_binding_cursor(connection):
+    """Django's cursor wrapper (error translation, execute wrappers, query logging, the
+    broken-transaction check) around a psycopg cursor that binds on the server, which
+    psycopg prepares after `prepare_threshold` runs. Django's own cursors bind on the
+    client and are never prepared."""
+    # As Django's cursor() does: a kept connection (CONN_MAX_AGE) that fails its health
+    # check is replaced, so a restarted database is survived.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    connection.validate_no_broken_transaction()
-    # A server-side-binding cursor, so the statement can be prepared (Django's own cursors
-    # bind on the client).
-    return psycopg.Cursor(connection.connection)
-
-
-def _prepare(connection) -> bool:
-    # `"prepare_threshold": None` in the database OPTIONS (for a pooler that cannot keep
-    # prepared statements) turns preparing off here as it does for psycopg.
-    return connection.connection.prepare_threshold is not None
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(psycopg.Cursor(connection.connection))
 
 
 def insert_message(message: Message) -> None:
@@ -100,8 +96,8 @@ def insert_message(message: Message) -> None:
     compiled = _compiled_for(Message, alias)
     compiled.stamp(message, timezone.now())
     params = compiled.params(message)
-    with connection.wrap_database_errors, _driver_cursor(connection) as cursor:
-        cursor.execute(compiled.returning_sql, params, prepare=_prepare(connection))
+    with _server_binding_cursor(connection) as cursor:
+        cursor.execute(compiled.returning_sql, params)
         (message.pk,) = cursor.fetchone()
     message._state.adding = False
     message._state.db = alias
@@ -126,12 +122,17 @@ def insert_many(instances: Sequence[models.Model], *, read_ids: bool = False) ->
     for instance in instances:
         compiled.stamp(instance, now)
         rows.append(compiled.params(instance))
-    sql = compiled.returning_sql if read_ids else compiled.sql
-    with connection.wrap_database_errors, _driver_cursor(connection) as cursor:
-        cursor.executemany(sql, rows, returning=read_ids)
-        if read_ids:
+    with _server_binding_cursor(connection) as cursor:
+        if not read_ids:
+            cursor.executemany(compiled.sql, rows)
+            return
+        # Django's wrapper cannot ask for each row's RETURNING: the driver's cursor can
+        # (this statement is not in Django's query log).
+        with connection.wrap_database_errors:
+            driver_cursor = cursor.cursor
+            driver_cursor.executemany(compiled.returning_sql, rows, returning=True)
             for instance in instances:
-                (instance.pk,) = cursor.fetchone()
+                (instance.pk,) = driver_cursor.fetchone()
                 instance._state.adding = False
                 instance._state.db = alias
-                cursor.nextset()
+                driver_cursor.nextset()

@@ -124,3 +124,19 @@ def test_send_email_survives_a_database_restart_on_a_kept_connection():
     # The route is remembered, so the INSERT is the first thing to touch the database.
     after = send_email(to="bob@example.org", subject="after", text="x", integration=integration)
     assert Message.objects.filter(pk=after.pk).exists()
+
+
+def test_the_insert_is_one_query_in_djangos_log_and_is_prepared_after_a_few_runs(
+    django_assert_num_queries,
+):
+    integration = make_integration()
+    send_email(to="bob@example.org", subject="x", text="x", integration=integration)
+    with django_assert_num_queries(1) as captured:  # the route is remembered: only the INSERT
+        send_email(to="bob@example.org", subject="x", text="x", integration=integration)
+    assert captured.captured_queries[0]["sql"].startswith('INSERT INTO "delivery_message"')
+    for _ in range(6):
+        send_email(to="bob@example.org", subject="x", text="x", integration=integration)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements "
+                       "WHERE statement LIKE 'INSERT INTO \"delivery_message\"%%'")
+        assert cursor.fetchone()[0] == 1
