@@ -6,10 +6,15 @@ import json
 
 from django import forms
 
-from .models import SECRET_FIELDS, SmtpIntegration
+from .models import REQUIRED_FIELDS, SECRET_FIELDS, AuthType, SmtpIntegration
 from .presets import PRESETS, REGION, SES_REGIONS, preset_choices, resolve
+from .secrets import UndecryptableSecret
 
 KEEP_HELP = "Leave blank to keep the stored value."
+UNREADABLE = (
+    "A value is stored but cannot be decrypted with the current FERNET_KEYS: enter it "
+    "again, or put the old key back in FERNET_KEYS and run rotate_secrets."
+)
 # Set from a preset whenever the host was left empty: a checkbox or a select cannot be
 # "left empty", and an empty host means the person relied on the preset entirely.
 CONNECTION_FIELDS = ("host", "port", "use_tls", "auth_type", "oauth2_provider")
@@ -58,6 +63,8 @@ class SmtpIntegrationForm(forms.ModelForm):
         self.initial[name] = ""
         if not self.instance.pk:
             field.help_text = "Stored encrypted and never shown again."
+        elif isinstance(getattr(self.instance, name), UndecryptableSecret):
+            field.help_text = UNREADABLE
         elif getattr(self.instance, name):
             field.help_text = f"A value is stored. {KEEP_HELP}"
         else:
@@ -67,13 +74,26 @@ class SmtpIntegrationForm(forms.ModelForm):
         cleaned = super().clean()
         if self.instance.pk:
             for name in SECRET_FIELDS:
-                if not cleaned.get(name):
-                    cleaned[name] = getattr(self.instance, name)  # blank keeps what is stored
+                if cleaned.get(name):
+                    continue
+                stored = getattr(self.instance, name)
+                if not isinstance(stored, UndecryptableSecret):
+                    cleaned[name] = stored  # blank keeps what is stored
+                elif name in self._needed_secrets(cleaned):
+                    # Saving would replace it with an empty value for good: ask first.
+                    self.add_error(name, UNREADABLE)
         values = self._preset_values(cleaned)
         if values:
             self._apply_preset(cleaned, values)
         self._require(cleaned, "host", "port")
         return cleaned
+
+    @staticmethod
+    def _needed_secrets(cleaned: dict) -> tuple[str, ...]:
+        """The secrets the chosen authentication uses (an unused unreadable one may go)."""
+        auth_type = cleaned.get("auth_type")
+        provider = cleaned.get("oauth2_provider") if auth_type == AuthType.OAUTH2 else ""
+        return REQUIRED_FIELDS.get((auth_type, provider or ""), ())
 
     def _require(self, cleaned: dict, *names: str) -> None:
         """Report what is still empty once any preset has filled in its values."""

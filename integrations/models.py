@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from fernet_fields import EncryptedTextField
+
+from .secrets import SecretTextField
 
 
 class AuthType(models.TextChoices):
@@ -67,14 +68,14 @@ class SmtpIntegration(models.Model):
         blank=True,
         help_text="Basic Auth: the login. OAuth2: the mailbox that sends (full address).",
     )
-    password = EncryptedTextField("SMTP password", blank=True, default="")
+    password = SecretTextField("SMTP password", blank=True, default="")
     oauth2_provider = models.CharField(
         "OAuth2 provider", max_length=10, choices=OAuth2Provider.choices, blank=True
     )
     tenant_id = models.CharField("tenant ID", max_length=255, blank=True)
     client_id = models.CharField("client ID", max_length=255, blank=True)
-    client_secret = EncryptedTextField(blank=True, default="")
-    refresh_token = EncryptedTextField(blank=True, default="")
+    client_secret = SecretTextField(blank=True, default="")
+    refresh_token = SecretTextField(blank=True, default="")
     xoauth2_as_sender = models.BooleanField(
         "authenticate as the sender",
         default=False,

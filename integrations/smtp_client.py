@@ -24,6 +24,7 @@ from .catalog import classify
 from .credentials import credentials_for
 from .errors import DeliveryError, FailureClass, parse_enhanced_code
 from .redaction import redact
+from .secrets import WHAT_TO_DO, undecryptable_fields
 
 if TYPE_CHECKING:
     from .credentials.base import Credentials
@@ -95,6 +96,7 @@ class SmtpSession:
         An OAuth2 token the server refuses is replaced once, on a new connection.
         """
         self.mailbox = mailbox or self.integration.username
+        self._check_secrets_readable()
         if self.integration.auth_type == "oauth2":
             with self._step("token"):
                 self.credentials.prepare(mailbox=self.mailbox)
@@ -106,6 +108,19 @@ class SmtpSession:
             self.notes.append(f"The server refused the first token ({error.summary}); "
                               "a fresh token was fetched and used.")
             self.smtp = self._open_authenticated()
+
+    def _check_secrets_readable(self) -> None:
+        """A secret FERNET_KEYS cannot decrypt would go out empty: say so instead."""
+        needed = self.integration.required_fields()
+        unreadable = undecryptable_fields(self.integration, needed)
+        if unreadable:
+            raise DeliveryError(
+                stage="token" if self.integration.auth_type == "oauth2" else "auth",
+                failure_class=FailureClass.CONFIGURATION,
+                text=f"The stored {', '.join(unreadable)} cannot be decrypted with the "
+                "current FERNET_KEYS; nothing was sent to the server.",
+                hint=WHAT_TO_DO,
+            )
 
     def _refreshed_after_rejection(self) -> bool:
         if self.integration.auth_type != "oauth2":

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from integrations.models import SECRET_FIELDS, SmtpIntegration
 from integrations.oauth2.cache import drop_cached_tokens
+from integrations.secrets import WHAT_TO_DO, undecryptable_fields
 
 
 class Command(BaseCommand):
@@ -21,6 +22,17 @@ class Command(BaseCommand):
     def handle(self, *args, batch_size: int, **options) -> None:
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
+        unreadable = [
+            f"{integration.name} ({', '.join(fields)})"
+            for integration in SmtpIntegration.objects.order_by("pk")
+            if (fields := undecryptable_fields(integration, SECRET_FIELDS))
+        ]
+        if unreadable:
+            # Re-encrypting would store them empty: change nothing until every key is back.
+            raise CommandError(
+                "No key in FERNET_KEYS decrypts the stored secrets of: "
+                f"{'; '.join(unreadable)}. Nothing was changed. {WHAT_TO_DO}"
+            )
         ids = list(SmtpIntegration.objects.order_by("pk").values_list("pk", flat=True))
         rotated = 0
         for start in range(0, len(ids), batch_size):
