@@ -8,6 +8,7 @@ from email.utils import getaddresses
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.functional import Promise
 
 from integrations.smtp_client import envelope_address
 
@@ -34,6 +35,8 @@ def check_header_value(field: str, value: str) -> str:
 
 def normalize_address(field: str, raw: str) -> str:
     """Return `raw` as one valid address ("Name <a@b>" or "a@b"), IDN domains accepted."""
+    if isinstance(raw, Promise):
+        raw = str(raw)  # a lazy translation, e.g. a display name from gettext_lazy
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidMessage(field, "an address is empty")
     if PLAIN_ADDRESS.fullmatch(raw):

@@ -81,3 +81,11 @@ def test_with_no_integration_flagged_for_the_kind_it_says_so(integration):
     integration.save()
     with pytest.raises(InvalidMessage, match="no active integration is flagged for marketing"):
         send_email(to="bob@example.org", subject="News", text="x", kind="marketing")
+
+
+def test_lazy_strings_are_accepted_as_addresses(integration):
+    from django.utils.translation import gettext_lazy
+
+    message = send_email(to=[gettext_lazy("Support <help@example.org>")], subject="Hi",
+                         text="x")
+    assert Message.objects.get(pk=message.pk).to == ["Support <help@example.org>"]
