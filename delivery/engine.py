@@ -32,6 +32,9 @@ SESSION_STAGES = ("connect", "tls", "ehlo", "token", "auth")
 SESSION_ENDING_CODES = {421}
 # How long a drain waits for more mail after a batch smaller than DELIVERY_BATCH_SIZE.
 GATHER_SECONDS = 0.02
+# How long one drain may keep a worker process: then the rest of the mail goes to a new
+# task at the back of the queue, so other integrations' mail is not stuck behind a busy one.
+DRAIN_TURN_SECONDS = 2.0
 # How soon a drain that found every connection slot taken tries again.
 SLOT_RETRY_SECONDS = 1.0
 
@@ -50,7 +53,7 @@ def drain(integration_id: int) -> int:
         wakeups.publish(integration_id, countdown=SLOT_RETRY_SECONDS)
         return 0
     tried = 0
-    started = timezone.now()
+    started, turn_ends = timezone.now(), time.monotonic() + DRAIN_TURN_SECONDS
     batches = BatchSession(integration)
     try:
         # While announced, send_email publishes no wake-up for this integration: the mail it
@@ -61,6 +64,10 @@ def drain(integration_id: int) -> int:
             batches.deliver(batch)
             if batches.halted:
                 _hand_on_after_halt(integration_id, started)
+                break
+            if time.monotonic() > turn_ends:
+                wakeups.end_draining(integration_id)
+                wakeups.publish(integration_id)  # the rest, after what else is queued
                 break
             if len(batch) < settings.DELIVERY_BATCH_SIZE:
                 # Mail is arriving one message at a time: let the next batch gather for a

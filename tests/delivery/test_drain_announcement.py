@@ -71,3 +71,19 @@ def test_a_halted_drain_wakes_a_worker_only_for_mail_queued_while_it_ran(publish
     send_email(to="b@example.org", subject="new", text="x", integration=integration)
     engine._hand_on_after_halt(integration.pk, started)
     assert published == [integration.pk]
+
+
+def test_a_long_drain_hands_the_rest_to_a_new_task_so_other_mail_gets_a_turn(
+    published, monkeypatch, settings
+):
+    settings.DELIVERY_BATCH_SIZE = 1
+    monkeypatch.setattr(engine, "DRAIN_TURN_SECONDS", 0.0)
+    with SmtpTestServer() as server:
+        integration = make_integration(server)
+        messages = [send_email(to=f"u{n}@example.org", subject="Hi", text="x",
+                               integration=integration) for n in range(3)]
+        assert engine.drain(integration.pk) == 1  # one batch, then its turn is over
+        assert published == [integration.pk]
+        statuses = sorted(Message.objects.filter(pk__in=[m.pk for m in messages])
+                          .values_list("status", flat=True))
+        assert statuses == [Status.QUEUED, Status.QUEUED, Status.SENT]
