@@ -66,7 +66,6 @@ def drain(integration_id: int) -> int:
                 _hand_on_after_halt(integration_id, started)
                 break
             if time.monotonic() > turn_ends:
-                wakeups.end_draining(integration_id)
                 wakeups.publish(integration_id)  # the rest, after what else is queued
                 break
             if len(batch) < settings.DELIVERY_BATCH_SIZE:

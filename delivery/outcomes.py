@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import F
 from django.utils import timezone
 
@@ -94,6 +94,7 @@ def _mark_sent(messages: list[Message], now: datetime) -> None:
     changes = {"status": Status.SENT, "sent_at": now, "last_error": "",
                "claim_token": None, "lease_expires_at": None}
     ids, tokens = [m.pk for m in messages], list({m.claim_token for m in messages})
+    connection = connections[router.db_for_write(Message)]
     if connection.vendor == "postgresql":
         # The ORM compiles this UPDATE afresh for every batch, at about the cost of the
         # batch's SMTP work when mail arrives a few messages at a time.

@@ -6,7 +6,7 @@ import json
 
 from django import forms
 
-from .models import REQUIRED_FIELDS, SECRET_FIELDS, AuthType, SmtpIntegration
+from .models import SECRET_FIELDS, SmtpIntegration, required_fields_for
 from .presets import PRESETS, REGION, SES_REGIONS, preset_choices, resolve
 from .secrets import UndecryptableSecret
 
@@ -73,13 +73,14 @@ class SmtpIntegrationForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk:
+            needed = required_fields_for(cleaned.get("auth_type"), cleaned.get("oauth2_provider"))
             for name in SECRET_FIELDS:
                 if cleaned.get(name):
                     continue
                 stored = getattr(self.instance, name)
                 if not isinstance(stored, UndecryptableSecret):
                     cleaned[name] = stored  # blank keeps what is stored
-                elif name in self._needed_secrets(cleaned):
+                elif name in needed:
                     # Saving would replace it with an empty value for good: ask first.
                     self.add_error(name, UNREADABLE)
         values = self._preset_values(cleaned)
@@ -87,13 +88,6 @@ class SmtpIntegrationForm(forms.ModelForm):
             self._apply_preset(cleaned, values)
         self._require(cleaned, "host", "port")
         return cleaned
-
-    @staticmethod
-    def _needed_secrets(cleaned: dict) -> tuple[str, ...]:
-        """The secrets the chosen authentication uses (an unused unreadable one may go)."""
-        auth_type = cleaned.get("auth_type")
-        provider = cleaned.get("oauth2_provider") if auth_type == AuthType.OAUTH2 else ""
-        return REQUIRED_FIELDS.get((auth_type, provider or ""), ())
 
     def _require(self, cleaned: dict, *names: str) -> None:
         """Report what is still empty once any preset has filled in its values."""

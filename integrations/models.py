@@ -41,6 +41,12 @@ REQUIRED_FIELDS = {
 SECRET_FIELDS = ("password", "client_secret", "refresh_token")
 
 
+def required_fields_for(auth_type: str, oauth2_provider: str) -> tuple[str, ...]:
+    """The fields an integration with this authentication cannot do without."""
+    provider = oauth2_provider if auth_type == AuthType.OAUTH2 else ""
+    return REQUIRED_FIELDS.get((auth_type, provider or ""), ())
+
+
 class SmtpIntegration(models.Model):
     name = models.CharField("integration name", max_length=200, unique=True)
     host = models.CharField("SMTP host", max_length=255)
@@ -154,8 +160,7 @@ class SmtpIntegration(models.Model):
         return "untested"
 
     def required_fields(self) -> tuple[str, ...]:
-        provider = self.oauth2_provider if self.auth_type == AuthType.OAUTH2 else ""
-        return REQUIRED_FIELDS.get((self.auth_type, provider), ())
+        return required_fields_for(self.auth_type, self.oauth2_provider)
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

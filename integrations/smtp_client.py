@@ -421,7 +421,8 @@ class SmtpSession:
 
 
 def _dot_terminated(content: bytes) -> bytes:
-    """The message as DATA carries it: leading dots doubled, ended by CRLF . CRLF."""
+    """The message as DATA carries it: leading dots doubled, ended by CRLF . CRLF (what
+    smtplib.SMTP.data does after its own round trip for DATA, which pipelining has done)."""
     quoted = LEADING_DOT.sub(b"..", content)
     if not quoted.endswith(b"\r\n"):
         quoted += b"\r\n"
