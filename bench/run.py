@@ -73,6 +73,21 @@ def _smtplib_rate(port: int, count: int) -> float:
         return count / (time.perf_counter() - started)
 
 
+def django_backend_rate(port: int, count: int) -> float:
+    """Django's own SMTP backend on one open connection, a message built per send: the peer
+    that app code without this service would use."""
+    from django.core.mail import EmailMessage as DjangoEmailMessage
+    from django.core.mail import get_connection
+
+    with get_connection("django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1",
+                        port=port, use_tls=False, use_ssl=False) as connection:
+        started = time.perf_counter()
+        for n in range(count):
+            DjangoEmailMessage("Your code", "123456", "app@example.com",
+                               [f"user{n}@example.org"], connection=connection).send()
+        return count / (time.perf_counter() - started)
+
+
 class Workers:
     """The project's real Celery worker (prefork, concurrency 2)."""
 
@@ -207,6 +222,9 @@ def main() -> None:
     with Sink() as sink:
         limit = limit_rate(sink.port, args.messages)
         rows.append(("limit: smtplib, one connection", f"{limit:,.0f} msg/s", "1.00x"))
+        peer = django_backend_rate(sink.port, args.messages)
+        rows.append(("peer: Django's SMTP backend, one connection", f"{peer:,.0f} msg/s",
+                     f"{peer / limit:.2f}x"))
         integration = setup_integration(sink.port)
         workers = Workers()
         try:
