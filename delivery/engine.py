@@ -148,6 +148,10 @@ class BatchSession:
 
     def deliver(self, batch: list[Message]) -> None:
         outcomes: list[Outcome] = []
+        # A message the server took but that is not yet recorded as sent is sent again if
+        # this process dies: outcomes are saved every DELIVERY_RECORD_SECONDS, not only at
+        # the end of the batch, to keep that window short.
+        record_by = time.monotonic() + settings.DELIVERY_RECORD_SECONDS
         try:
             for index, message in enumerate(batch):
                 wait = self._rate_limit_wait()
@@ -158,6 +162,10 @@ class BatchSession:
                     self._release(batch[index:])
                     break
                 outcomes.append(self._deliver_one(message))
+                if time.monotonic() >= record_by:
+                    recorded, outcomes = outcomes, []
+                    self._record(recorded)
+                    record_by = time.monotonic() + settings.DELIVERY_RECORD_SECONDS
         finally:
             self._record(outcomes)
 

@@ -71,6 +71,8 @@ class SmtpTestServer:
       reject_data: a reply for every DATA instead of accepting the message.
       pipelining: advertise PIPELINING (RFC 2920); aiosmtpd reads pipelined commands one
         by one either way, so this decides which way the client sends.
+      hold_data_from: from this message on (1 is the first), the reply to the message's
+        data waits until `release_held()` (a server that stalls); `held` counts the waiting.
     The attributes may be changed while the server runs; new commands see the new values.
     """
 
@@ -88,6 +90,7 @@ class SmtpTestServer:
         drop_in_data_first_n: int = 0,
         reject_data: str = "",
         pipelining: bool = False,
+        hold_data_from: int = 0,
         # Earlier names of fail_first_n / drop_in_data_first_n, still used by older tests.
         fail_first: tuple[int, str] | None = None,
         drop_in_data_first: int = 0,
@@ -105,6 +108,10 @@ class SmtpTestServer:
         # Only the server's event-loop thread counts these down, so they need no lock.
         self.fail_first_n = fail_first_n or fail_first or (0, "")
         self.drop_in_data_first_n = drop_in_data_first_n or drop_in_data_first
+        self.hold_data_from = hold_data_from
+        self.held = 0
+        self._data_seen = 0
+        self._released = threading.Event()
 
         self.host, self.port = HOST, 0  # the real port is known once started
         self.messages: list[Received] = []
@@ -137,6 +144,7 @@ class SmtpTestServer:
 
     def stop(self) -> None:
         """Stop serving and free the port (idempotent)."""
+        self._released.set()
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
@@ -161,7 +169,24 @@ class SmtpTestServer:
         with self._changed:
             return list(self.messages)
 
+    def release_held(self) -> None:
+        """Let every held message, and those after it, be accepted."""
+        self._released.set()
+
     # -- internals, called from the server thread ------------------------------------------
+    async def _hold_if_scripted(self) -> None:
+        self._data_seen += 1
+        if not self.hold_data_from or self._data_seen < self.hold_data_from:
+            return
+        with self._changed:
+            self.held += 1
+            self._changed.notify_all()
+        # Off the event loop, so other connections are still served meanwhile.
+        await asyncio.get_running_loop().run_in_executor(None, self._released.wait, 60)
+        with self._changed:
+            self.held -= 1
+            self._changed.notify_all()
+
     def _record(self, records: list[Any], value: Any) -> None:
         with self._changed:
             records.append(value)
@@ -274,6 +299,7 @@ class _Handler:
             return "250 never sent"
         if self.owner.reject_data:
             return self.owner.reject_data
+        await self.owner._hold_if_scripted()
         received = Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
         self.owner._record(self.owner.messages, received)
         return "250 2.0.0 OK queued"
