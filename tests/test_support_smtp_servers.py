@@ -286,6 +286,20 @@ def test_drop_in_data_loses_the_connection_before_the_250() -> None:
     assert received.parsed["Subject"] == "kept"
 
 
+def test_hold_data_from_stalls_the_reply_until_released() -> None:
+    with SmtpTestServer(hold_data_from=2) as server, client(server) as smtp:
+        smtp.send_message(message(subject="first"))
+        second = threading.Thread(target=smtp.send_message, args=(message(subject="second"),))
+        second.start()
+        assert server.wait_until(lambda: server.held == 1)
+        assert [m.parsed["Subject"] for m in server.messages] == ["first"]
+        server.release_held()
+        second.join(10)
+        assert not second.is_alive()
+        assert [m.parsed["Subject"] for m in server.wait_for_messages(2)] == ["first", "second"]
+        assert server.held == 0
+
+
 def test_reject_data_refuses_every_message() -> None:
     with SmtpTestServer(reject_data="554 5.2.0 Message rejected") as server:
         with client(server) as smtp, pytest.raises(smtplib.SMTPDataError) as refused:
