@@ -16,6 +16,10 @@ __all__ = ["InvalidMessage", "envelope_address"]
 
 # local@domain in printable ASCII with no spaces, quotes, brackets, commas or line breaks.
 PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+# Every character str.splitlines() breaks at, not only CR and LF: the email package folds
+# header values with it, so a vertical tab or form feed would start a new header line in the
+# worker (or make rendering fail there) just as a newline would.
+LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 class InvalidMessage(ValueError):
@@ -28,7 +32,7 @@ class InvalidMessage(ValueError):
 
 
 def check_header_value(field: str, value: str) -> str:
-    if "\r" in value or "\n" in value:
+    if LINE_BREAK.search(value):
         raise InvalidMessage(field, "line breaks are not allowed (header injection)")
     return value
 

@@ -89,3 +89,25 @@ def test_lazy_strings_are_accepted_as_addresses(integration):
     message = send_email(to=[gettext_lazy("Support <help@example.org>")], subject="Hi",
                          text="x")
     assert Message.objects.get(pk=message.pk).to == ["Support <help@example.org>"]
+
+
+@pytest.mark.parametrize("line_break", ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028",
+                                        "\u2029"])
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("subject", lambda lb: {"subject": f"Hi{lb}Bcc: victim@example.org"}),
+        ("headers[X-Tag]", lambda lb: {"headers": {"X-Tag": f"a{lb}Bcc: victim@example.org"}}),
+    ],
+)
+def test_it_refuses_every_line_break_the_email_package_folds_at(
+    integration, line_break, field, kwargs
+):
+    # Python's email package splits header values at whatever str.splitlines() splits at:
+    # a vertical tab or form feed would end the header in the worker, or make it fail there.
+    arguments = {"to": ["bob@example.org"], "subject": "Hi", "text": "Hello",
+                 **kwargs(line_break)}
+    with pytest.raises(InvalidMessage) as caught:
+        send_email(**arguments)
+    assert caught.value.field == field
+    assert not Message.objects.exists()
