@@ -132,6 +132,8 @@ def build_message(
     unsubscribe_url = _check_url("unsubscribe_url", unsubscribe_url)
     _check_size(text, html, attachments)
     chosen = _route(routes, kind=kind, from_email=from_email, integration=integration)
+    _check_lengths(subject=subject, from_email=chosen.from_email,
+                   idempotency_key=idempotency_key, unsubscribe_url=unsubscribe_url)
     now = timezone.now()
     return Message(
         kind=kind,
@@ -185,6 +187,14 @@ def _check_url(field: str, url: str) -> str:
     if url and not url.lower().startswith(("https://", "http://", "mailto:")):
         raise InvalidMessage(field, "must be an https://, http:// or mailto: URL")
     return url
+
+
+def _check_lengths(**values: str | None) -> None:
+    """PostgreSQL refuses a value longer than its column: name the field instead."""
+    for field, value in values.items():
+        limit = Message._meta.get_field(field).max_length
+        if value and len(value) > limit:
+            raise InvalidMessage(field, f"{len(value)} characters is over the limit of {limit}")
 
 
 def _check_size(text: str | None, html: str | None, attachments: list[dict]) -> None:

@@ -111,3 +111,22 @@ def test_it_refuses_every_line_break_the_email_package_folds_at(
         send_email(**arguments)
     assert caught.value.field == field
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("subject", {"subject": "x" * 999}),
+        ("from_email", {"from_email": "A" * 600 + " <app@example.com>"}),
+        ("idempotency_key", {"idempotency_key": "k" * 256}),
+        ("unsubscribe_url", {"kind": "marketing",
+                             "unsubscribe_url": "https://example.com/u/" + "x" * 2000}),
+    ],
+)
+def test_a_value_longer_than_its_column_is_refused_naming_the_field(integration, field, kwargs):
+    # PostgreSQL refuses it at the INSERT: a DataError traceback instead of InvalidMessage.
+    arguments = {"to": ["bob@example.org"], "subject": "Hi", "text": "Hello", **kwargs}
+    with pytest.raises(InvalidMessage) as caught:
+        send_email(**arguments)
+    assert caught.value.field == field
+    assert not Message.objects.exists()
