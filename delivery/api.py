@@ -19,6 +19,7 @@ from .validation import (
     InvalidMessage,
     check_header_value,
     check_headers,
+    check_text,
     normalize_address,
     normalize_addresses,
 )
@@ -128,6 +129,8 @@ def build_message(
     headers = check_headers(headers)
     if not (text or html):
         raise InvalidMessage("text", "a message needs a text or an HTML body")
+    text = text and check_text("text", text)
+    html = html and check_text("html", html)
     attachments = list(attachments or ())
     unsubscribe_url = _check_url("unsubscribe_url", unsubscribe_url)
     _check_size(text, html, attachments)

@@ -16,6 +16,8 @@ __all__ = ["InvalidMessage", "envelope_address"]
 
 # local@domain in printable ASCII with no spaces, quotes, brackets, commas or line breaks.
 PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+# A header name (RFC 5322 ftext): printable ASCII but the colon, so no space, tab or NUL.
+HEADER_NAME = re.compile(r"[!-9;-~]+")
 # Every character str.splitlines() breaks at, not only CR and LF: the email package folds
 # header values with it, so a vertical tab or form feed would start a new header line in the
 # worker (or make rendering fail there) just as a newline would.
@@ -31,10 +33,23 @@ class InvalidMessage(ValueError):
         super().__init__(f"{field}: {problem}")
 
 
+def check_text(field: str, value: str) -> str:
+    """Refuse what PostgreSQL cannot store: NUL characters, and lone surrogates (such as
+    bytes decoded with errors="surrogateescape"), which have no UTF-8 encoding."""
+    if "\x00" in value:
+        raise InvalidMessage(field, "NUL characters are not allowed")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise InvalidMessage(field, "not valid Unicode text (a lone surrogate)") from None
+    return value
+
+
 def check_header_value(field: str, value: str) -> str:
     if LINE_BREAK.search(value):
         raise InvalidMessage(field, "line breaks are not allowed (header injection)")
-    return value
+    return check_text(field, value)
 
 
 def normalize_address(field: str, raw: str) -> str:
@@ -81,7 +96,7 @@ def check_headers(headers: dict | None) -> dict[str, str]:
     checked: dict[str, str] = {}
     for name, value in (headers or {}).items():
         name = str(name)
-        if not name or any(c in name for c in ":\r\n ") or not name.isascii():
+        if not HEADER_NAME.fullmatch(name):
             raise InvalidMessage("headers", f"{name!r} is not a valid header name")
         checked[name] = check_header_value(f"headers[{name}]", str(value))
     return checked

@@ -130,3 +130,27 @@ def test_a_value_longer_than_its_column_is_refused_naming_the_field(integration,
         send_email(**arguments)
     assert caught.value.field == field
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("text", {"text": "a\x00b"}),
+        ("html", {"html": "<p>a\x00b</p>"}),
+        ("subject", {"subject": "a\x00b"}),
+        ("headers[X-Tag]", {"headers": {"X-Tag": "a\x00b"}}),
+        ("headers", {"headers": {"X-\x00": "b"}}),
+        ("headers", {"headers": {"X-\tTag": "b"}}),
+        ("text", {"text": "caf\udce9"}),  # bytes decoded with errors="surrogateescape"
+        ("subject", {"subject": "caf\udce9"}),
+        ("to", {"to": ["Caf\udce9 <bob@example.org>"]}),
+    ],
+)
+def test_text_postgresql_cannot_store_is_refused_naming_the_field(integration, field, kwargs):
+    # A NUL character or a lone surrogate made the INSERT raise DataError or
+    # UnicodeEncodeError: a traceback instead of InvalidMessage.
+    arguments = {"to": ["bob@example.org"], "subject": "Hi", "text": "Hello", **kwargs}
+    with pytest.raises(InvalidMessage) as caught:
+        send_email(**arguments)
+    assert caught.value.field == field
+    assert not Message.objects.exists()
