@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import re
 import time
 from collections import Counter
 from datetime import timedelta
@@ -131,7 +133,7 @@ def build_message(
         raise InvalidMessage("text", "a message needs a text or an HTML body")
     text = text and check_text("text", text)
     html = html and check_text("html", html)
-    attachments = list(attachments or ())
+    attachments = _check_attachments(attachments)
     unsubscribe_url = _check_url("unsubscribe_url", unsubscribe_url)
     _check_size(text, html, attachments)
     chosen = _route(routes, kind=kind, from_email=from_email, integration=integration)
@@ -190,6 +192,34 @@ def _check_url(field: str, url: str) -> str:
     if url and not url.lower().startswith(("https://", "http://", "mailto:")):
         raise InvalidMessage(field, "must be an https://, http:// or mailto: URL")
     return url
+
+
+# type/subtype with the characters RFC 6838 allows in each, and no parameters.
+MIMETYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
+
+
+def _check_attachments(attachments) -> list[dict]:
+    """Attachments as `encode_attachment` makes them: the worker can render nothing else."""
+    checked = []
+    for item in attachments or ():
+        if not isinstance(item, dict) or not isinstance(item.get("content_b64"), str):
+            raise InvalidMessage(
+                "attachments", "each must be a dict made by "
+                "delivery.api.encode_attachment(filename, content, mimetype)",
+            )
+        filename, mimetype = item.get("filename", ""), item.get("mimetype", "")
+        if not isinstance(filename, str):
+            raise InvalidMessage("attachments", f"filename {filename!r} is not a string")
+        check_header_value("attachments", filename)
+        if not isinstance(mimetype, str) or not MIMETYPE.fullmatch(mimetype):
+            raise InvalidMessage("attachments", f"{mimetype!r} is not a MIME type/subtype")
+        try:
+            base64.b64decode(item["content_b64"], validate=True)
+        except binascii.Error:
+            problem = f"{filename!r}: content_b64 is not base64"
+            raise InvalidMessage("attachments", problem) from None
+        checked.append(item)
+    return checked
 
 
 def _check_lengths(**values: str | None) -> None:

@@ -154,3 +154,34 @@ def test_text_postgresql_cannot_store_is_refused_naming_the_field(integration, f
         send_email(**arguments)
     assert caught.value.field == field
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "attachment",
+    [
+        ("report.pdf", b"%PDF", "application/pdf"),  # Django's (filename, content, mimetype)
+        {"filename": "report.pdf", "content": b"%PDF", "mimetype": "application/pdf"},
+        {"filename": "report.pdf", "content_b64": "not base64!", "mimetype": "application/pdf"},
+        {"filename": "report.pdf", "content_b64": "JVBERg==", "mimetype": "pdf"},
+        {"filename": "report\n.pdf", "content_b64": "JVBERg==", "mimetype": "application/pdf"},
+    ],
+    ids=["tuple", "raw content", "bad base64", "mimetype without subtype", "line break"],
+)
+def test_an_attachment_the_worker_could_not_render_is_refused(integration, attachment):
+    # These were stored, then Django's render in the worker raised (KeyError, binascii.Error,
+    # ValueError) on every try: the message could never be sent. A tuple raised
+    # AttributeError from the size check.
+    with pytest.raises(InvalidMessage) as caught:
+        send_email(to="bob@example.org", subject="Report", text="Attached",
+                   attachments=[attachment])
+    assert caught.value.field == "attachments"
+    assert not Message.objects.exists()
+
+
+def test_an_attachment_from_encode_attachment_is_queued(integration):
+    from delivery.api import encode_attachment
+
+    attachment = encode_attachment("report.pdf", b"%PDF", "application/pdf")
+    message = send_email(to="bob@example.org", subject="Report", text="Attached",
+                         attachments=[attachment])
+    assert Message.objects.get(pk=message.pk).attachments == [attachment]
