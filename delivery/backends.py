@@ -28,9 +28,9 @@ class QueuedEmailBackend(BaseEmailBackend):
         if not email.recipients():
             return False
         headers = dict(email.extra_headers)
-        kind = headers.pop(KIND_HEADER, Kind.TRANSACTIONAL)
-        integration = headers.pop(INTEGRATION_HEADER, None)
-        idempotency_key = headers.pop(IDEMPOTENCY_HEADER, None)
+        kind = _pop_header(headers, KIND_HEADER, Kind.TRANSACTIONAL)
+        integration = _pop_header(headers, INTEGRATION_HEADER, None)
+        idempotency_key = _pop_header(headers, IDEMPOTENCY_HEADER, None)
         reply_to = list(email.reply_to)
         text, html = _bodies(email)
         send_email(
@@ -49,6 +49,14 @@ class QueuedEmailBackend(BaseEmailBackend):
             attachments=[_attachment(item) for item in email.attachments],
         )
         return True
+
+
+def _pop_header(headers: dict, name: str, default):
+    """Remove `name` from `headers` in any case (header names are case-insensitive)."""
+    for key in list(headers):
+        if str(key).lower() == name.lower():
+            return headers.pop(key)
+    return default
 
 
 def _bodies(email: EmailMessage) -> tuple[str | None, str | None]:

@@ -50,3 +50,17 @@ def test_invalid_input_raises_even_with_fail_silently():
     with pytest.raises(InvalidMessage):
         send_mail("Hi\nBcc: x@example.org", "Hello", None, ["bob@example.org"], fail_silently=True)
     assert not Message.objects.exists()
+
+
+def test_the_routing_headers_are_read_whatever_their_case():
+    # Header names are case-insensitive: "x-notifuse-kind" went out with the message and the
+    # mail was queued as transactional.
+    email = EmailMultiAlternatives(
+        "News", "Hello", "app@example.com", ["bob@example.org"],
+        headers={"x-notifuse-kind": "marketing", "X-NOTIFUSE-IDEMPOTENCY-KEY": "news-1"},
+    )
+    email.send()
+    email.send()
+    message = Message.objects.get()
+    assert (message.kind, message.idempotency_key) == ("marketing", "news-1")
+    assert message.headers == {}
