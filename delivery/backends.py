@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage
 
-from .api import encode_attachment, send_email
+from .api import InvalidMessage, encode_attachment, send_email
 from .models import Kind
 
 # Headers that carry the routing choice instead of going out with the message.
@@ -60,13 +60,24 @@ def _pop_header(headers: dict, name: str, default):
 
 
 def _bodies(email: EmailMessage) -> tuple[str | None, str | None]:
-    html = None
-    for content, mimetype in getattr(email, "alternatives", ()):
-        if mimetype == "text/html":
-            html = str(content)
-    if email.content_subtype == "html":
-        return None, str(email.body)
-    return str(email.body or ""), html
+    """The text/plain and text/html bodies, wherever the message carries them.
+
+    A message stores one of each: any other alternative is refused rather than dropped.
+    """
+    bodies = {"text/plain": None, "text/html": None}
+    parts = [(content, mimetype) for content, mimetype in getattr(email, "alternatives", ())]
+    if email.body or not parts:  # an empty body beside alternatives is no body
+        parts.insert(0, (email.body, f"text/{email.content_subtype}"))
+    for content, mimetype in parts:
+        kind = str(mimetype).split(";")[0].strip().lower()
+        if kind not in bodies or bodies[kind] is not None:
+            raise InvalidMessage(
+                "alternatives",
+                f"a {mimetype} body cannot be queued: a message carries one text/plain and "
+                "one text/html body; send other content as an attachment",
+            )
+        bodies[kind] = str(content)
+    return bodies["text/plain"], bodies["text/html"]
 
 
 def _attachment(item) -> dict:

@@ -64,3 +64,22 @@ def test_the_routing_headers_are_read_whatever_their_case():
     message = Message.objects.get()
     assert (message.kind, message.idempotency_key) == ("marketing", "news-1")
     assert message.headers == {}
+
+
+def test_an_html_body_keeps_its_plain_text_alternative():
+    email = EmailMultiAlternatives("Hi", "<p>Hello</p>", None, ["bob@example.org"])
+    email.content_subtype = "html"
+    email.attach_alternative("Hello", "text/plain")
+    email.send()
+    message = Message.objects.get()
+    assert (message.text, message.html) == ("Hello", "<p>Hello</p>")
+
+
+def test_an_alternative_that_cannot_be_queued_is_refused_not_dropped():
+    # A calendar invitation used to be queued without its text/calendar part.
+    email = EmailMultiAlternatives("Meeting", "See the invitation", None, ["bob@example.org"])
+    email.attach_alternative("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar")
+    with pytest.raises(InvalidMessage) as caught:
+        email.send()
+    assert caught.value.field == "alternatives"
+    assert not Message.objects.exists()
