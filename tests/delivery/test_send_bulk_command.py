@@ -41,3 +41,20 @@ def test_a_missing_column_is_reported(tmp_path):
     csv_file.write_text("email,subject\nx@example.org,Hi\n")
     with pytest.raises(CommandError, match="missing column"):
         call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_a_file_that_is_not_utf8_is_reported(tmp_path):
+    csv_file = tmp_path / "excel.csv"
+    csv_file.write_bytes("to,subject,text\nx@example.org,Grüße,Hallo\n".encode("cp1252"))
+    with pytest.raises(CommandError, match="not UTF-8"):
+        call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_a_large_html_column_is_queued(tmp_path):
+    # The csv module refuses fields over 128 KiB by default: well under the message limit.
+    make_integration()
+    csv_file = tmp_path / "big.csv"
+    html = "<p>" + "x" * 200_000 + "</p>"
+    csv_file.write_text(f"to,subject,html\nx@example.org,Hi,{html}\n")
+    call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
+    assert Message.objects.get().html == html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from delivery.api import InvalidMessage, build_message, queue_built
@@ -36,15 +37,26 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Queued {queued} message(s) from {file}."))
 
     def _read(self, file: Path) -> list[dict]:
+        # The csv module refuses fields over 128 KiB: an HTML body may be as large as a message.
+        csv.field_size_limit(max(csv.field_size_limit(), settings.DELIVERY_MAX_MESSAGE_BYTES))
         try:
             with file.open(newline="", encoding="utf-8-sig") as handle:
                 reader = csv.DictReader(handle)
-                missing = REQUIRED_COLUMNS - set(reader.fieldnames or ())
-                if missing:
-                    raise CommandError(f"{file}: missing column(s): {', '.join(sorted(missing))}")
-                return list(reader)
+                try:
+                    missing = REQUIRED_COLUMNS - set(reader.fieldnames or ())
+                    if missing:
+                        raise CommandError(
+                            f"{file}: missing column(s): {', '.join(sorted(missing))}"
+                        )
+                    return list(reader)
+                except csv.Error as exc:
+                    raise CommandError(f"{file}, line {reader.line_num}: {exc}") from None
         except OSError as exc:
             raise CommandError(f"{file}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise CommandError(
+                f"{file} is not UTF-8 text: save it as CSV UTF-8 and run the command again"
+            ) from None
 
     def _build(self, row: dict, line: int, kind: str, from_email, integration):
         """Validate one row; an invalid row stops the command before its chunk is queued."""
