@@ -58,3 +58,15 @@ def test_a_large_html_column_is_queued(tmp_path):
     csv_file.write_text(f"to,subject,html\nx@example.org,Hi,{html}\n")
     call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
     assert Message.objects.get().html == html
+
+
+def test_a_row_with_more_fields_than_the_header_is_refused(tmp_path):
+    # An unquoted comma in the subject shifted the rest of the row: it was queued with
+    # subject "Hello", text " world" and its real text dropped.
+    make_integration()
+    csv_file = tmp_path / "shifted.csv"
+    csv_file.write_text("to,subject,text\nx@example.org,Hello, world,Body\n")
+    with pytest.raises(CommandError, match=r"line 2: 4 fields, the header has 3"):
+        call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
+    assert not Message.objects.exists()
+

@@ -48,7 +48,7 @@ class Command(BaseCommand):
                         raise CommandError(
                             f"{file}: missing column(s): {', '.join(sorted(missing))}"
                         )
-                    return list(reader)
+                    return [self._checked(row, reader) for row in reader]
                 except csv.Error as exc:
                     raise CommandError(f"{file}, line {reader.line_num}: {exc}") from None
         except OSError as exc:
@@ -57,6 +57,16 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{file} is not UTF-8 text: save it as CSV UTF-8 and run the command again"
             ) from None
+
+    @staticmethod
+    def _checked(row: dict, reader: csv.DictReader) -> dict:
+        if None in row:  # DictReader's key for the fields beyond the header's
+            fields, expected = len(reader.fieldnames) + len(row[None]), len(reader.fieldnames)
+            raise CommandError(
+                f"line {reader.line_num}: {fields} fields, the header has {expected} "
+                "(quote a field that contains a comma)"
+            )
+        return row
 
     def _build(self, row: dict, line: int, kind: str, from_email, integration):
         """Validate one row; an invalid row stops the command before its chunk is queued."""
