@@ -70,3 +70,12 @@ def test_a_row_with_more_fields_than_the_header_is_refused(tmp_path):
         call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
     assert not Message.objects.exists()
 
+
+def test_a_bad_row_after_a_multi_line_field_names_its_own_line(tmp_path):
+    make_integration()
+    csv_file = tmp_path / "multiline.csv"
+    csv_file.write_text(
+        'to,subject,html\nok@example.org,Hi,"<p>\none\ntwo\n</p>"\nnot-an-address,Hi,x\n'
+    )
+    with pytest.raises(CommandError, match=r"line 6: to: 'not-an-address'"):
+        call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())

@@ -29,14 +29,15 @@ class Command(BaseCommand):
         self.routes: dict = {}
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
-            built = [self._build(row, start + n + 2, kind, from_email, integration)
-                     for n, row in enumerate(chunk)]
+            built = [self._build(row, line, kind, from_email, integration)
+                     for line, row in chunk]
             queued += len(queue_built(built))
             self._progress(queued, len(rows))
         self.stderr.write("")
         self.stdout.write(self.style.SUCCESS(f"Queued {queued} message(s) from {file}."))
 
-    def _read(self, file: Path) -> list[dict]:
+    def _read(self, file: Path) -> list[tuple[int, dict]]:
+        """Each row with the line it ends on (a quoted field may span several lines)."""
         # The csv module refuses fields over 128 KiB: an HTML body may be as large as a message.
         csv.field_size_limit(max(csv.field_size_limit(), settings.DELIVERY_MAX_MESSAGE_BYTES))
         try:
@@ -48,7 +49,7 @@ class Command(BaseCommand):
                         raise CommandError(
                             f"{file}: missing column(s): {', '.join(sorted(missing))}"
                         )
-                    return [self._checked(row, reader) for row in reader]
+                    return [(reader.line_num, self._checked(row, reader)) for row in reader]
                 except csv.Error as exc:
                     raise CommandError(f"{file}, line {reader.line_num}: {exc}") from None
         except OSError as exc:
