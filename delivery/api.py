@@ -94,17 +94,38 @@ def send_bulk(messages, *, kind: str = Kind.MARKETING, chunk_size: int = 1000) -
 
 
 def queue_built(built: list[Message], *, chunk_size: int = 1000) -> list[Message]:
-    """Insert messages made by `build_message`, then wake each integration once."""
+    """Insert messages made by `build_message`, then wake each integration once.
+
+    As with send_email, a message whose idempotency key is already used (stored, or earlier
+    in `built`) is not inserted: the message holding the key takes its place in the result.
+    """
     created: list[Message] = []
+    queued: list[Message] = []
     with transaction.atomic():
-        for start in range(0, len(built), chunk_size):
-            chunk = built[start : start + chunk_size]
-            insert_many(chunk, read_ids=True)
-            created += chunk
+        holders = _holders_of_keys(built)
+        for message in built:
+            key = message.idempotency_key
+            if key is not None and key in holders:
+                queued.append(holders[key])
+                continue
+            if key is not None:
+                holders[key] = message
+            created.append(message)
+            queued.append(message)
+        for start in range(0, len(created), chunk_size):
+            insert_many(created[start : start + chunk_size], read_ids=True)
     per_integration = Counter(m.integration_id for m in created)
     for integration_id, count in per_integration.items():
         wakeups.publish_bulk_on_commit(integration_id, count)
-    return created
+    return queued
+
+
+def _holders_of_keys(built: list[Message]) -> dict[str, Message]:
+    """The stored messages that already hold an idempotency key of `built`."""
+    keys = {m.idempotency_key for m in built if m.idempotency_key is not None}
+    if not keys:
+        return {}
+    return {m.idempotency_key: m for m in Message.objects.filter(idempotency_key__in=keys)}
 
 
 def build_message(

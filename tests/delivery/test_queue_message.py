@@ -185,3 +185,20 @@ def test_an_attachment_from_encode_attachment_is_queued(integration):
     message = send_email(to="bob@example.org", subject="Report", text="Attached",
                          attachments=[attachment])
     assert Message.objects.get(pk=message.pk).attachments == [attachment]
+
+
+def test_send_bulk_treats_a_used_idempotency_key_as_send_email_does(integration):
+    # A repeated key raised IntegrityError and rolled back the whole bulk.
+    from delivery.api import send_bulk
+
+    first = send_email(to="a@example.org", subject="Hi", text="1", idempotency_key="news-a")
+    items = [
+        {"to": ["a@example.org"], "subject": "Hi", "text": "2", "idempotency_key": "news-a"},
+        {"to": ["b@example.org"], "subject": "Hi", "text": "3", "idempotency_key": "news-b"},
+        {"to": ["b@example.org"], "subject": "Hi", "text": "4", "idempotency_key": "news-b"},
+    ]
+    queued = send_bulk(items)
+    assert [m.pk for m in queued] == [first.pk, queued[1].pk, queued[1].pk]
+    assert Message.objects.count() == 2
+    assert send_bulk(items)[1].pk == queued[1].pk
+    assert Message.objects.count() == 2
