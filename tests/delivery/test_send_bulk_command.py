@@ -36,6 +36,33 @@ def test_a_bad_row_names_its_line_and_field(tmp_path):
     assert not Message.objects.exists()
 
 
+def test_a_bad_row_after_the_first_chunk_queues_nothing_and_every_bad_row_is_listed(tmp_path):
+    # Queueing the good rows first would make a re-run of the fixed file send them twice.
+    make_integration()
+    csv_file = tmp_path / "late.csv"
+    rows = [f"user{n}@example.org,Hi,x\n" for n in range(1500)]
+    rows[1200] = "not-an-address,Hi,x\n"
+    rows[1400] = "x@example.org,,\n"
+    csv_file.write_text("to,subject,text\n" + "".join(rows))
+    with pytest.raises(CommandError) as refused:
+        call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
+    assert "2 invalid row(s), nothing was queued" in str(refused.value)
+    assert "line 1202: to: 'not-an-address'" in str(refused.value)
+    assert "line 1402: text:" in str(refused.value)
+    assert not Message.objects.exists()
+
+
+def test_many_bad_rows_are_counted_beyond_those_listed(tmp_path):
+    make_integration()
+    csv_file = tmp_path / "all-bad.csv"
+    csv_file.write_text("to,subject,text\n" + "nobody,Hi,x\n" * 50)
+    with pytest.raises(CommandError) as refused:
+        call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
+    message = str(refused.value)
+    assert message.count("line ") == 20
+    assert "… and 30 more" in message
+
+
 def test_a_missing_column_is_reported(tmp_path):
     csv_file = tmp_path / "cols.csv"
     csv_file.write_text("email,subject\nx@example.org,Hi\n")

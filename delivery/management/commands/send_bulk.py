@@ -12,6 +12,8 @@ from delivery.api import InvalidMessage, build_message, queue_built
 
 REQUIRED_COLUMNS = {"to", "subject"}
 CHUNK = 1000
+# Invalid rows listed in the error; the count says how many more there are.
+MOST_REPORTED = 20
 
 
 class Command(BaseCommand):
@@ -25,12 +27,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, kind: str, from_email, integration, **options) -> None:
         rows = self._read(file)
-        queued = 0
         self.routes: dict = {}
+        self._check_every_row(rows, kind, from_email, integration)
+        queued = 0
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
-            built = [self._build(row, line, kind, from_email, integration)
-                     for line, row in chunk]
+            try:
+                built = [self._build(row, kind, from_email, integration) for _, row in chunk]
+            except InvalidMessage as exc:
+                # Only when routing changed since the check (an integration was deactivated).
+                raise CommandError(
+                    f"{exc}; the {queued} message(s) before line {chunk[0][0]} stay queued"
+                ) from None
             queued += len(queue_built(built))
             self._progress(queued, len(rows))
         self.stderr.write("")
@@ -69,21 +77,35 @@ class Command(BaseCommand):
             )
         return row
 
-    def _build(self, row: dict, line: int, kind: str, from_email, integration):
-        """Validate one row; an invalid row stops the command before its chunk is queued."""
-        try:
-            return build_message(
-                to=[a.strip() for a in (row.get("to") or "").split(",") if a.strip()],
-                subject=row.get("subject") or "",
-                text=row.get("text") or None,
-                html=row.get("html") or None,
-                kind=kind,
-                from_email=from_email,
-                integration=integration,
-                routes=self.routes,
+    def _check_every_row(self, rows: list[tuple[int, dict]], *choices) -> None:
+        """Refuse the file before queueing anything when any row is invalid, so that running
+        it again once fixed sends no row twice."""
+        problems = []
+        for line, row in rows:
+            try:
+                self._build(row, *choices)
+            except InvalidMessage as exc:
+                problems.append(f"line {line}: {exc}")
+        if problems:
+            listed = "\n".join(problems[:MOST_REPORTED])
+            if len(problems) > MOST_REPORTED:
+                listed += f"\n… and {len(problems) - MOST_REPORTED} more"
+            raise CommandError(
+                f"{len(problems)} invalid row(s), nothing was queued; fix them and run the "
+                f"command again:\n{listed}"
             )
-        except InvalidMessage as exc:
-            raise CommandError(f"line {line}: {exc} (earlier chunks stay queued)") from None
+
+    def _build(self, row: dict, kind: str, from_email, integration):
+        return build_message(
+            to=[a.strip() for a in (row.get("to") or "").split(",") if a.strip()],
+            subject=row.get("subject") or "",
+            text=row.get("text") or None,
+            html=row.get("html") or None,
+            kind=kind,
+            from_email=from_email,
+            integration=integration,
+            routes=self.routes,
+        )
 
     def _progress(self, done: int, total: int) -> None:
         width = 30
