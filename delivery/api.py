@@ -234,6 +234,9 @@ def _check_attachments(attachments) -> list[dict]:
         check_header_value("attachments", filename)
         if not isinstance(mimetype, str) or not MIMETYPE.fullmatch(mimetype):
             raise InvalidMessage("attachments", f"{mimetype!r} is not a MIME type/subtype")
+        _check_content_id(item.get("content_id", ""))
+        if not isinstance(item.get("inline", False), bool):
+            raise InvalidMessage("attachments", "inline must be True or False")
         try:
             base64.b64decode(item["content_b64"], validate=True)
         except binascii.Error:
@@ -241,6 +244,20 @@ def _check_attachments(attachments) -> list[dict]:
             raise InvalidMessage("attachments", problem) from None
         checked.append(item)
     return checked
+
+
+# A Content-ID without its angle brackets: id-left "@" id-right, or any dot-atom-ish token.
+CONTENT_ID = re.compile(r"[!#-;=?-~]+")
+
+
+def _check_content_id(content_id) -> None:
+    if content_id == "":
+        return
+    if not isinstance(content_id, str) or not CONTENT_ID.fullmatch(content_id):
+        raise InvalidMessage(
+            "attachments", f"content_id {content_id!r} must be printable ASCII without "
+            "spaces or angle brackets (write logo@example.com, and cid:logo@example.com in HTML)",
+        )
 
 
 def _check_lengths(**values: str | None) -> None:
@@ -260,12 +277,24 @@ def _check_size(text: str | None, html: str | None, attachments: list[dict]) -> 
         raise InvalidMessage("message", f"{size} bytes is over the limit of {limit} bytes")
 
 
-def encode_attachment(filename: str, content: bytes | str, mimetype: str | None) -> dict:
-    """Store an attachment in a message row (JSON-safe)."""
+def encode_attachment(
+    filename: str, content: bytes | str, mimetype: str | None, *,
+    content_id: str | None = None, inline: bool = False,
+) -> dict:
+    """Store an attachment in a message row (JSON-safe).
+
+    `content_id` (without angle brackets) lets the HTML show it with `src="cid:…"`; `inline`
+    asks mail clients to show it in the message rather than as a file to download.
+    """
     if isinstance(content, str):
         content = content.encode()
-    return {
+    item = {
         "filename": filename or "",
         "mimetype": mimetype or "application/octet-stream",
         "content_b64": base64.b64encode(content).decode("ascii"),
     }
+    if content_id:
+        item["content_id"] = content_id
+    if inline:
+        item["inline"] = True
+    return item

@@ -82,9 +82,19 @@ def _bodies(email: EmailMessage) -> tuple[str | None, str | None]:
 
 def _attachment(item) -> dict:
     if hasattr(item, "get_payload"):  # a MIMEBase object attached as is
+        if item.is_multipart():
+            raise InvalidMessage(
+                "attachments",
+                f"a {item.get_content_type()} part holding other parts cannot be queued; "
+                "attach its bytes instead: email.attach(filename, part.as_bytes(), "
+                "'message/rfc822')",
+            )
+        # The Content-ID and the inline disposition are what an HTML body's cid: image needs.
         return encode_attachment(
             item.get_filename() or "", item.get_payload(decode=True) or b"",
             item.get_content_type(),
+            content_id=(item.get("Content-ID") or "").strip().strip("<>") or None,
+            inline=item.get_content_disposition() == "inline",
         )
     filename, content, mimetype = item
     return encode_attachment(filename, content, mimetype)

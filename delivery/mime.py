@@ -12,6 +12,8 @@ import functools
 import random
 import re
 import sys
+from email import encoders
+from email.mime.base import MIMEBase
 from email.utils import formatdate, getaddresses, make_msgid
 
 from django.conf import settings
@@ -58,8 +60,30 @@ def build_email(message: Message, html: str | None = None) -> EmailMultiAlternat
     elif html:
         email.content_subtype = "html"
     for item in message.attachments:
-        email.attach(item["filename"], base64.b64decode(item["content_b64"]), item["mimetype"])
+        content = base64.b64decode(item["content_b64"])
+        if item.get("content_id") or item.get("inline"):
+            email.attach(_inline_part(item, content))
+        else:
+            email.attach(item["filename"], content, item["mimetype"])
     return email
+
+
+def _inline_part(item: dict, content: bytes) -> MIMEBase:
+    """An attachment with a Content-ID or shown inline, which Django's attach() cannot make."""
+    maintype, _, subtype = item["mimetype"].partition("/")
+    part = MIMEBase(maintype, subtype)
+    part.set_payload(content)
+    encoders.encode_base64(part)
+    filename = item["filename"]
+    parameters = {}
+    if filename:
+        # As Django does for its attachments: RFC 2231 for a name that is not ASCII.
+        parameters["filename"] = filename if filename.isascii() else ("utf-8", "", filename)
+    part.add_header("Content-Disposition", "inline" if item.get("inline") else "attachment",
+                    **parameters)
+    if item.get("content_id"):
+        part.add_header("Content-ID", f"<{item['content_id']}>")
+    return part
 
 
 def _unsubscribe(message: Message) -> dict[str, str]:

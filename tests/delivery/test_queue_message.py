@@ -202,3 +202,13 @@ def test_send_bulk_treats_a_used_idempotency_key_as_send_email_does(integration)
     assert Message.objects.count() == 2
     assert send_bulk(items)[1].pk == queued[1].pk
     assert Message.objects.count() == 2
+
+
+@pytest.mark.parametrize("content_id", ["<logo@example.com>", "logo @example.com", "a\nb", 7])
+def test_a_content_id_that_cannot_go_in_a_header_is_refused(content_id):
+    from delivery.api import encode_attachment
+
+    item = {**encode_attachment("logo.png", b"png", "image/png"), "content_id": content_id}
+    with pytest.raises(InvalidMessage) as refused:
+        send_email(to=["bob@example.org"], subject="Hi", text="x", attachments=[item])
+    assert refused.value.field == "attachments"

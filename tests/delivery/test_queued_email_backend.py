@@ -83,3 +83,41 @@ def test_an_alternative_that_cannot_be_queued_is_refused_not_dropped():
         email.send()
     assert caught.value.field == "alternatives"
     assert not Message.objects.exists()
+
+
+def test_an_inline_image_keeps_its_content_id_so_the_html_can_show_it():
+    from email import message_from_bytes, policy
+    from email.mime.image import MIMEImage
+
+    from delivery.mime import render
+
+    png = b"\x89PNG\r\n\x1a\n fake image bytes"
+    image = MIMEImage(png, "png")
+    image.add_header("Content-ID", "<logo@example.com>")
+    image.add_header("Content-Disposition", "inline", filename="logo.png")
+    email = EmailMultiAlternatives("Welcome", "Hello", "app@example.com", ["bob@example.org"])
+    email.attach_alternative('<p><img src="cid:logo@example.com"></p>', "text/html")
+    email.attach(image)
+    email.attach("terms.txt", "Terms", "text/plain")
+    email.send()
+
+    sent = message_from_bytes(render(Message.objects.get()), policy=policy.default)
+    [shown] = [p for p in sent.walk() if p["Content-ID"]]
+    assert shown["Content-ID"] == "<logo@example.com>"
+    assert shown.get_content_disposition() == "inline"
+    assert shown.get_filename() == "logo.png"
+    assert shown.get_content_type() == "image/png"
+    assert shown.get_payload(decode=True) == png
+    [terms] = [p for p in sent.walk() if p.get_filename() == "terms.txt"]
+    assert terms.get_content_disposition() == "attachment"
+
+
+def test_an_attached_part_holding_parts_is_refused_not_sent_empty():
+    from email.mime.multipart import MIMEMultipart
+
+    email = EmailMultiAlternatives("Fwd", "See below", "app@example.com", ["bob@example.org"])
+    email.attach(MIMEMultipart("mixed"))
+    with pytest.raises(InvalidMessage) as refused:
+        email.send()
+    assert refused.value.field == "attachments"
+    assert not Message.objects.exists()
