@@ -41,3 +41,8 @@ def test_it_deletes_old_sent_messages_with_their_attempts_in_batches():
 def test_zero_days_is_refused():
     with pytest.raises(CommandError, match="at least 1 day"):
         call_command("prune_messages", "--older-than", "0")
+
+
+def test_a_number_of_days_beyond_the_calendar_is_refused_clearly():
+    with pytest.raises(CommandError, match="before year 1"):
+        call_command("prune_messages", "--older-than", "99999999999")
