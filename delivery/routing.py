@@ -28,14 +28,29 @@ class Route:
 
 
 def resolve_integration(value) -> SmtpIntegration:
-    """Accept an SmtpIntegration, its primary key or its name."""
+    """Accept an SmtpIntegration, its primary key or its name.
+
+    A string is a name first, so an integration named "2024" is found by its name; digits
+    that name none are a primary key (`--integration 3` on the command line).
+    """
     if isinstance(value, SmtpIntegration):
         return value
-    lookup = {"pk": value} if isinstance(value, int) or str(value).isdigit() else {"name": value}
-    try:
-        return SmtpIntegration.objects.get(**lookup)
-    except SmtpIntegration.DoesNotExist:
-        raise InvalidMessage("integration", f"no integration {value!r}") from None
+    found = None
+    if isinstance(value, str):
+        found = SmtpIntegration.objects.filter(name=value).first()
+    primary_key = _primary_key(value)
+    if found is None and primary_key is not None:
+        found = SmtpIntegration.objects.filter(pk=primary_key).first()
+    if found is None:
+        raise InvalidMessage("integration", f"no integration {value!r}")
+    return found
+
+
+def _primary_key(value) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def route(*, kind: str, from_email: str | None, integration=None) -> Route:

@@ -127,3 +127,16 @@ def test_mail_waiting_on_a_deactivated_integration_moves_to_an_active_one(two_se
     assert pinned.attempt_count == 0 and not pinned.attempts.exists()
     engine.drain(new.pk)
     assert [m.parsed["Subject"] for m in new_server.messages] == ["x"]
+
+
+def test_an_integration_is_named_by_its_name_even_when_it_is_all_digits():
+    by_name = make_integration(name="2024")
+    other = make_integration(name="other")
+    assert send_email(to="bob@example.org", subject="x", text="x",
+                      integration="2024").integration_id == by_name.pk
+    # Digits that name no integration are its primary key, as on the command line.
+    assert send_email(to="bob@example.org", subject="x", text="x",
+                      integration=str(other.pk)).integration_id == other.pk
+    with pytest.raises(InvalidMessage) as refused:
+        send_email(to="bob@example.org", subject="x", text="x", integration="\u00b2")
+    assert refused.value.field == "integration"
