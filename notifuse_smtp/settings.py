@@ -166,9 +166,14 @@ DIAGNOSTICS_TIMEOUT = env.float("DIAGNOSTICS_TIMEOUT", default=10.0)
 # messages (SES and others recycle hosts behind their load balancers).
 SMTP_MAX_IDLE_SECONDS = env.float("SMTP_MAX_IDLE_SECONDS", default=60.0)
 SMTP_MAX_MESSAGES_PER_SESSION = env.int("SMTP_MAX_MESSAGES_PER_SESSION", default=500)
-SMTP_IMPLICIT_TLS_PORTS = [
-    int(p) for p in env.list("SMTP_IMPLICIT_TLS_PORTS", default=["465", "2465"])
-]
+try:
+    SMTP_IMPLICIT_TLS_PORTS = [
+        int(p) for p in env.list("SMTP_IMPLICIT_TLS_PORTS", default=["465", "2465"])
+    ]
+except ValueError:
+    raise environ.ImproperlyConfigured(
+        "SMTP_IMPLICIT_TLS_PORTS must be port numbers separated by commas, e.g. 465,2465"
+    ) from None
 DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=30.0)
 DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=3600.0)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=20)

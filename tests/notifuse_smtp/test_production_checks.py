@@ -36,3 +36,9 @@ def test_deploy_check_warns_only_about_the_operators_preload_choice():
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("?: (")]
     assert [w.split(")")[0] for w in warnings] == ["?: (security.W021"]
+
+
+def test_a_malformed_implicit_tls_port_list_names_the_variable():
+    result = check(SMTP_IMPLICIT_TLS_PORTS="465,smtps")
+    assert result.returncode != 0
+    assert "SMTP_IMPLICIT_TLS_PORTS must be port numbers" in result.stderr
