@@ -148,6 +148,7 @@ class BatchSession:
 
     def deliver(self, batch: list[Message]) -> None:
         outcomes: list[Outcome] = []
+        untried: list[Message] = []
         # A message the server took but that is not yet recorded as sent is sent again if
         # this process dies: outcomes are saved every DELIVERY_RECORD_SECONDS, not only at
         # the end of the batch, to keep that window short.
@@ -159,7 +160,7 @@ class BatchSession:
                     self.halted = True
                     self._postpone(timezone.now() + timedelta(seconds=wait))
                 if self.halted:
-                    self._release(batch[index:])
+                    untried = batch[index:]
                     break
                 outcomes.append(self._deliver_one(message))
                 if time.monotonic() >= record_by:
@@ -168,6 +169,10 @@ class BatchSession:
                     record_by = time.monotonic() + settings.DELIVERY_RECORD_SECONDS
         finally:
             self._record(outcomes)
+        # After recording: the failure that halted the session has set the retry time the
+        # untried messages wait for too.
+        if untried:
+            self._release(untried)
 
     def _deliver_one(self, message: Message) -> Outcome:
         started = timezone.now()

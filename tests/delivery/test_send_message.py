@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from delivery import engine
 from delivery.api import send_email
@@ -137,6 +138,21 @@ def test_mail_held_by_a_wrong_password_goes_out_once_it_is_fixed(server):
     assert len(server.wait_for_messages(1)) == 1
     integration.refresh_from_db()
     assert not integration.needs_attention
+
+
+@pytest.mark.parametrize("server", [{"credentials": {"app": "right"}}], indirect=True)
+def test_mail_given_back_after_a_failed_login_waits_for_the_retry_time(server, settings):
+    settings.DELIVERY_RETRY_BASE_SECONDS = settings.DELIVERY_RETRY_MAX_SECONDS = 60
+    integration = make_integration(server, auth_type="basic", username="app", password="wrong")
+    for _ in range(3):
+        queue(integration)
+    engine.drain(integration.pk)
+    assert server.connections == 1  # one failed login
+    queued = Message.objects.filter(status=Status.QUEUED)
+    assert queued.count() == 3
+    assert not queued.filter(next_attempt_at__lte=timezone.now()).exists()
+    engine.drain(integration.pk)  # as the sweeper's wake-up would: nothing is due yet
+    assert server.connections == 1
 
 
 @pytest.mark.parametrize(
