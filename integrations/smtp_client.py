@@ -377,6 +377,19 @@ class SmtpSession:
                 hint="TLS could not be negotiated. Check the port and the TLS mode (465 is "
                 "implicit TLS, 587 is STARTTLS) and that the server supports TLS 1.2 or later.",
             ) from None
+        except UnicodeEncodeError:
+            # smtplib sends commands and AUTH strings as ASCII. The error's repr carries the
+            # whole string (at AUTH: the password or the XOAUTH2 token), so none of it is kept.
+            at_auth = stage == "auth"
+            raise DeliveryError(
+                stage=stage,
+                failure_class=FailureClass.CONFIGURATION,
+                text="The " + ("credentials contain" if at_auth else "command contains")
+                + " non-ASCII characters, which smtplib cannot send here.",
+                hint="Use a username and password (or app password / API key) of ASCII "
+                "characters only." if at_auth else "Use ASCII envelope addresses (the "
+                "domain is IDNA-encoded; the local part must be ASCII).",
+            ) from None
         except socket.gaierror as exc:
             raise DeliveryError(
                 stage="connect",

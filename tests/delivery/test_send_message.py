@@ -126,6 +126,18 @@ def test_a_wrong_password_gives_535_at_auth_with_a_hint(server):
     assert message.status == Status.QUEUED  # held, not failed
 
 
+@pytest.mark.parametrize("server", [{"credentials": {"app": "Grüße-aus-Köln-42"}}], indirect=True)
+def test_a_password_smtplib_cannot_send_is_a_configuration_failure_that_hides_it(server):
+    integration = make_integration(server)
+    message = queue(integration)
+    engine.drain(integration.pk)  # raised UnicodeEncodeError, its repr holding the password
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.failure_class) == ("auth", "configuration")
+    assert "ASCII" in attempt.hint and "Köln" not in attempt.error
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED and message.claim_token is None
+
+
 @pytest.mark.parametrize("server", [{"credentials": {"app": "right"}}], indirect=True)
 def test_mail_held_by_a_wrong_password_goes_out_once_it_is_fixed(server):
     integration = make_integration(server, auth_type="basic", username="app", password="wrong")
