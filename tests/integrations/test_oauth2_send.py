@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from delivery import engine
@@ -9,6 +11,7 @@ from delivery.api import send_email
 from delivery.models import Message, SendAttempt, Status
 from integrations.models import SmtpIntegration
 from tests.conftest import wait_until
+from tests.support import smtp_servers
 from tests.factories import drain_until_settled
 from tests.oauth_fixtures import (
     G_CLIENT,
@@ -224,6 +227,30 @@ def test_two_refused_tokens_are_a_configuration_failure(google, xoauth2_server):
     )
     assert google.token_requests == 2
     assert all(token not in attempt.error for token in google.issued)
+
+
+def test_a_server_echoing_the_xoauth2_string_does_not_put_it_in_the_attempt(
+    microsoft, xoauth2_server, monkeypatch
+):
+    echoed: list[str] = []
+
+    def refuse_and_echo(user: str, token: str) -> bool:
+        raw = f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+        echoed.append(base64.b64encode(raw).decode())
+        monkeypatch.setitem(
+            smtp_servers.XOAUTH2_REFUSALS, "microsoft", f"535 5.7.3 Bad credentials {echoed[-1]}"
+        )
+        return False
+
+    xoauth2_server.xoauth2_validator = refuse_and_echo
+    xoauth2_server.xoauth2_style = "microsoft"
+    integration = microsoft_integration(xoauth2_server)
+    [message] = queue(integration)
+    engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.smtp_code, attempt.failure_class) == (535, "configuration")
+    assert echoed and "Bad credentials" in attempt.error
+    assert all(blob not in attempt.error for blob in echoed)
 
 
 @pytest.mark.parametrize("provider", ["microsoft", "google"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 
@@ -22,3 +23,11 @@ def test_bearer_tokens_are_removed_from_any_record():
     record = logging.makeLogRecord({"msg": "sent AUTH %s", "args": ("auth=Bearer ya29.secret",)})
     RedactingFilter().filter(record)
     assert "ya29.secret" not in record.getMessage()
+
+
+def test_a_base64_xoauth2_string_is_removed_from_any_record():
+    xoauth2 = base64.b64encode(b"user=a@example.com\x01auth=Bearer ya29.secret\x01\x01").decode()
+    record = logging.makeLogRecord({"msg": "server said: 501 5.5.2 %s", "args": (xoauth2,)})
+    RedactingFilter().filter(record)
+    assert xoauth2 not in record.getMessage()
+    assert record.getMessage().startswith("server said: 501 5.5.2")
