@@ -10,7 +10,8 @@ from django.db import connections, router
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.errors import DeliveryError, FailureClass
+from integrations.catalog import classify
+from integrations.errors import DeliveryError, FailureClass, parse_enhanced_code
 from integrations.models import SmtpIntegration
 
 from . import retry
@@ -208,11 +209,19 @@ def _set(instance, values: dict) -> None:
 
 
 def _permanent(refused: dict) -> dict:
-    return {addr: [code, text] for addr, (code, text) in refused.items() if code >= 500}
+    return {addr: [code, text] for addr, (code, text) in refused.items()
+            if _refused_for_good(code, text)}
 
 
 def _temporarily_refused(refused: dict) -> bool:
-    return any(code < 500 for code, _ in refused.values())
+    return any(not _refused_for_good(code, text) for code, text in refused.values())
+
+
+def _refused_for_good(code: int, text: str) -> bool:
+    """A recipient's refusal is final when the catalog calls the same reply permanent at RCPT
+    (not every 5xx is: 552 there means too many recipients, 5.4.5 a daily limit)."""
+    failure_class, _ = classify("rcpt", code, parse_enhanced_code(text), text)
+    return failure_class is FailureClass.PERMANENT
 
 
 def _refusals_text(refused: dict) -> str:

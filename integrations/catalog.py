@@ -127,6 +127,9 @@ RULES: tuple[Rule, ...] = (
     Rule(P, "The address is not valid for this server (syntax or IDN encoding).", code=553),
     Rule(P, "The message is too large for this server: shrink or drop attachments.",
          code=552, stages=("data", "mail")),
+    Rule(T, "The server takes fewer recipients per message (552 at RCPT, which RFC 5321 "
+         "says to treat as 452): the remaining recipients are tried again.",
+         code=552, stages=("rcpt",)),
     Rule(T, "The server closed the session for now (overload, shutdown or throttling); the "
          "message will be retried.", code=421),
     Rule(T, "Temporary failure at the server: the message will be retried.", code=454),

@@ -212,6 +212,26 @@ def test_one_refused_recipient_of_three_does_not_stop_the_other_two(server):
     assert "gone@example.org refused: 550" in message.attempts.get().error
 
 
+@pytest.mark.parametrize(
+    "server", [{"reject_rcpt": {"c@example.org": "552 5.5.3 Too many recipients"}}], indirect=True
+)
+def test_a_recipient_refused_with_552_at_rcpt_is_tried_again_not_dropped(server, settings):
+    settings.DELIVERY_RETRY_BASE_SECONDS = settings.DELIVERY_RETRY_MAX_SECONDS = 60
+    integration = make_integration(server)
+    message = queue(integration, to=["a@example.org", "b@example.org", "c@example.org"])
+    engine.drain(integration.pk)
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED and message.refused_recipients == {}
+    server.reject_rcpt = {}
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    engine.drain(integration.pk)
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert [m.rcpt_tos for m in server.messages] == [
+        ["a@example.org", "b@example.org"], ["c@example.org"],
+    ]
+
+
 @pytest.mark.parametrize("server", [{"drop_in_data_first": 1}], indirect=True)
 def test_a_connection_dropped_mid_data_is_retried_and_delivered_once(server):
     integration = make_integration(server)

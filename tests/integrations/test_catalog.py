@@ -42,6 +42,8 @@ def test_ses_wording_gets_the_ses_hint_only_on_an_ses_host():
         ("mail", 530, "5.7.0", "Must issue a STARTTLS command first", FailureClass.CONFIGURATION),
         ("auth", 454, "4.7.0", "Too many login attempts", FailureClass.TRANSIENT),
         ("rcpt", 550, "5.4.5", "Daily user sending limit exceeded.", FailureClass.TRANSIENT),
+        # RFC 5321 4.5.3.1.10: 552 at RCPT means too many recipients; treat it as 452.
+        ("rcpt", 552, "5.5.3", "Too many recipients", FailureClass.TRANSIENT),
     ],
 )
 def test_replies_are_classified_for_the_retry_policy(stage, code, enhanced, text, expected):
