@@ -359,6 +359,17 @@ class SmtpSession:
                 text=f"Connection closed by the server: {self._redacted(str(exc))}",
                 hint="The server dropped the connection; the message will be retried.",
             ) from None
+        except smtplib.SMTPException as exc:
+            # smtplib's own refusals, with no reply code: above all "No suitable
+            # authentication method found" (the server offers only mechanisms it lacks).
+            raise DeliveryError(
+                stage=stage,
+                failure_class=FailureClass.CONFIGURATION,
+                text=self._redacted(str(exc)),
+                hint="The server offers no AUTH mechanism this client can use with these "
+                "credentials (PLAIN, LOGIN and CRAM-MD5 for a password; XOAUTH2 for OAuth2): "
+                "check the port and auth type, or ask for SMTP AUTH to be enabled.",
+            ) from None
         except ssl.SSLCertVerificationError as exc:
             raise DeliveryError(
                 stage="tls",

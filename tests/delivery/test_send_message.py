@@ -138,6 +138,28 @@ def test_a_password_smtplib_cannot_send_is_a_configuration_failure_that_hides_it
     assert message.status == Status.QUEUED and message.claim_token is None
 
 
+class OnlyXoauth2Server(SmtpTestServer):
+    """Offers AUTH XOAUTH2 alone (as servers offering only NTLM or GSSAPI do: nothing
+    smtplib's login() can use)."""
+
+    def _new_protocol(self):
+        protocol = super()._new_protocol()
+        protocol._auth_methods = {"XOAUTH2": protocol._auth_methods["XOAUTH2"]}
+        return protocol
+
+
+def test_no_usable_auth_mechanism_is_a_configuration_failure_not_a_network_error():
+    with OnlyXoauth2Server(credentials={"app": "right"}, xoauth2_validator=lambda *_: False) as s:
+        integration = make_integration(s, auth_type="basic", username="app", password="right")
+        message = queue(integration)
+        engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.failure_class) == ("auth", "configuration")
+    assert "mechanism" in attempt.hint
+    integration.refresh_from_db()
+    assert integration.needs_attention
+
+
 @pytest.mark.parametrize("server", [{"credentials": {"app": "right"}}], indirect=True)
 def test_mail_held_by_a_wrong_password_goes_out_once_it_is_fixed(server):
     integration = make_integration(server, auth_type="basic", username="app", password="wrong")
