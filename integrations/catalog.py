@@ -34,9 +34,15 @@ class Rule:
     stages: tuple[str, ...] = ()
     # Provider rows whose wording other servers share apply only to that provider's hosts.
     hosts: tuple[str, ...] = ()
+    # Rows whose advice depends on how the integration logs in (basic, oauth2).
+    auth_types: tuple[str, ...] = ()
 
-    def matches(self, stage: str, code: int | None, enhanced: str, text: str, host: str) -> bool:
+    def matches(
+        self, stage: str, code: int | None, enhanced: str, text: str, host: str, auth_type: str
+    ) -> bool:
         if self.hosts and not host.endswith(self.hosts):
+            return False
+        if self.auth_types and auth_type not in self.auth_types:
             return False
         if self.code is not None and self.code != code:
             return False
@@ -84,6 +90,11 @@ RULES: tuple[Rule, ...] = (
     Rule(C, "The account is blocked from sending (usually after a compromise): an admin must "
          "secure it and release it from restricted users.", enhanced="5.1.8"),
     # Gmail / Google Workspace
+    Rule(C, "Google refused the OAuth2 access token, and a freshly fetched one too. Check that "
+         "the refresh token was granted the scope https://mail.google.com/ and that the "
+         "username is the Google account that gave consent; if so, authorise again with the "
+         "Gmail helper on this page.",
+         code=535, text="username and password not accepted", auth_types=("oauth2",)),
     Rule(C, "Google refused the username and password. Use an app password (16 characters, "
          "no spaces; it needs 2-Step Verification) or OAuth2; the username is the full address.",
          code=535, enhanced="5.7.8", text="username and password not accepted"),
@@ -137,13 +148,13 @@ RULES: tuple[Rule, ...] = (
 
 
 def classify(
-    stage: str, code: int | None, enhanced: str, text: str, host: str = ""
+    stage: str, code: int | None, enhanced: str, text: str, host: str = "", auth_type: str = ""
 ) -> tuple[FailureClass, str]:
     """Return how a reply should be treated and the hint for staff."""
     lowered = (text or "").lower()
     host = (host or "").lower().rstrip(".")
     for rule in RULES:
-        if rule.matches(stage, code, enhanced, lowered, host):
+        if rule.matches(stage, code, enhanced, lowered, host, auth_type):
             return rule.failure_class, rule.hint
     return _fallback(stage, code)
 

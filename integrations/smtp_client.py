@@ -428,7 +428,9 @@ class SmtpSession:
     def _classified(self, stage: str, code: int | None, text: str) -> DeliveryError:
         text = self._redacted(text)
         enhanced = parse_enhanced_code(text)
-        failure_class, hint = classify(stage, code, enhanced, text, self.integration.host)
+        failure_class, hint = classify(
+            stage, code, enhanced, text, self.integration.host, self.integration.auth_type
+        )
         if enhanced and text.lstrip().startswith(enhanced):
             text = text.lstrip()[len(enhanced):].lstrip()  # kept in its own field
         return DeliveryError(

@@ -253,6 +253,19 @@ def test_a_server_echoing_the_xoauth2_string_does_not_put_it_in_the_attempt(
     assert all(blob not in attempt.error for blob in echoed)
 
 
+def test_a_refused_gmail_token_gets_an_oauth2_hint_not_the_app_password_one(
+    google, xoauth2_server
+):
+    xoauth2_server.xoauth2_validator = lambda user, token: False
+    gmail = google_integration(xoauth2_server)
+    [message] = queue(gmail)
+    engine.drain(gmail.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.smtp_code, attempt.enhanced_code) == (535, "5.7.8")
+    assert "app password" not in attempt.hint
+    assert "https://mail.google.com/" in attempt.hint
+
+
 @pytest.mark.parametrize("provider", ["microsoft", "google"])
 def test_a_token_endpoint_outage_is_retried_without_marking_the_integration(
     provider, microsoft, google, xoauth2_server
