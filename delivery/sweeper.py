@@ -7,7 +7,7 @@ import time
 
 from django.utils import timezone
 
-from . import wakeups
+from . import retry, wakeups
 from .models import Message, SendAttempt, Stage, Status
 
 logger = logging.getLogger(__name__)
@@ -44,18 +44,24 @@ def requeue_expired_leases() -> int:
     now = timezone.now()
     expired = Message.objects.filter(status=Status.SENDING, lease_expires_at__lt=now)
     returned = 0
-    for message in expired.only("pk", "integration_id", "attempt_count", "claim_token"):
+    fields = ("pk", "integration_id", "attempt_count", "claim_token", "deadline")
+    for message in expired.only(*fields):
+        # Each claim counted an attempt: a message whose worker dies every time (one that
+        # crashes or exhausts it) must run out of attempts like any other failure.
+        reason = retry.give_up_reason(message.attempt_count, now, message.deadline)
+        interrupted = "Interrupted: the worker stopped before reporting (its lease expired)."
+        if reason:
+            changes = {"status": Status.FAILED, "last_error": f"{interrupted} ({reason})"}
+        else:
+            changes = {"status": Status.QUEUED, "next_attempt_at": now}
         taken = Message.objects.filter(
             pk=message.pk, status=Status.SENDING, claim_token=message.claim_token
-        ).update(
-            status=Status.QUEUED,
-            claim_token=None,
-            lease_expires_at=None,
-            next_attempt_at=now,
-            updated_at=now,
-        )
+        ).update(**changes, claim_token=None, lease_expires_at=None, updated_at=now)
         if taken:
-            returned += 1
+            if reason:
+                logger.warning("sweeper failed message %s: %s", message.pk, changes["last_error"])
+            else:
+                returned += 1
             SendAttempt.objects.create(
                 message_id=message.pk,
                 integration_id=message.integration_id,
@@ -63,8 +69,9 @@ def requeue_expired_leases() -> int:
                 started_at=now,
                 finished_at=now,
                 stage=Stage.CONNECT,
-                error="Interrupted: the worker stopped before reporting (its lease expired). "
-                "The message is queued again.",
+                error=f"{interrupted} " + (
+                    f"The message failed: {reason}." if reason else "The message is queued again."
+                ),
                 failure_class=INTERRUPTED,
             )
     if returned:
