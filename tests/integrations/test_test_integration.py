@@ -160,3 +160,20 @@ def test_steps_are_reported_one_by_one_even_when_the_server_offers_pipelining():
     assert run.failed_step == "rcpt"
     assert results["mail"] == "ok" and results["rcpt"] == "failed"
     assert [step["name"] for step in run.steps].count("mail") == 1
+
+
+def test_a_password_with_non_ascii_characters_logs_in_over_utf8(admin_client):
+    # smtplib sends credentials as ASCII only: this was a UnicodeEncodeError and a 500.
+    with SmtpTestServer(credentials={"app": "Grüße-2024"}) as utf8_server:
+        integration = make_integration(utf8_server, username="app", password="Grüße-2024")
+        url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
+        response = admin_client.post(url, {"to": "me@example.org",
+                                           "sender": "App <app@example.com>"})
+        assert response.status_code == 200
+        assert "All steps succeeded" in response.content.decode()
+        assert utf8_server.auth_attempts == [("PLAIN", "app")]
+        integration.password = "Grüße-2025"
+        integration.save()
+        html = admin_client.post(url, {"to": "me@example.org",
+                                       "sender": "App <app@example.com>"}).content.decode()
+    assert "Failed at AUTH" in html and "535" in html
