@@ -41,6 +41,14 @@ REQUIRED_FIELDS = {
 SECRET_FIELDS = ("password", "client_secret", "refresh_token")
 
 
+def wire_host_name(name: str) -> str:
+    """A host name as SMTP carries it: ASCII as it is, an IDN as its A-labels (xn--...).
+
+    Raises UnicodeError for a name IDNA cannot encode (an empty or overlong label).
+    """
+    return name if name.isascii() else name.encode("idna").decode("ascii")
+
+
 def required_fields_for(auth_type: str, oauth2_provider: str) -> tuple[str, ...]:
     """The fields an integration with this authentication cannot do without."""
     provider = oauth2_provider if auth_type == AuthType.OAUTH2 else ""
@@ -135,8 +143,11 @@ class SmtpIntegration(models.Model):
 
     @property
     def ehlo_name(self) -> str:
-        """The name sent in EHLO: the configured one, else the SMTP host."""
-        return self.ehlo_hostname.strip() or self.host
+        """The name sent in EHLO: the configured one, else the SMTP host.
+
+        EHLO is ASCII: smtplib raised UnicodeEncodeError on an IDN such as "mäil.example".
+        """
+        return wire_host_name(self.ehlo_hostname.strip() or self.host)
 
     @property
     def needs_attention(self) -> bool:
@@ -166,6 +177,14 @@ class SmtpIntegration(models.Model):
         errors: dict[str, str] = {}
         if self.auth_type == AuthType.OAUTH2 and not self.oauth2_provider:
             errors["oauth2_provider"] = "Choose the OAuth2 provider (Microsoft 365 or Google)."
+        for field in ("host", "ehlo_hostname"):
+            try:
+                wire_host_name(getattr(self, field).strip())
+            except UnicodeError:
+                errors[field] = (
+                    "Not a valid host name: check for an empty part (..), a part over 63 "
+                    "characters or a character host names cannot hold."
+                )
         for field in self.required_fields():
             if not str(getattr(self, field) or "").strip():
                 label = self._meta.get_field(field).verbose_name

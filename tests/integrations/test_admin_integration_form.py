@@ -225,6 +225,18 @@ def test_without_a_preset_an_empty_host_and_port_are_required(admin_client):
     assert errors["port"] == ["This field is required."]
 
 
+@pytest.mark.parametrize("field", ["host", "ehlo_hostname"])
+def test_a_host_name_idna_cannot_encode_is_a_form_error(admin_client, field):
+    # Saved, it crashed every connection with a UnicodeError instead of a classified failure.
+    errors = form_errors(admin_client.post(ADD_URL, form_data(**{field: "mäil..example.com"})))
+    assert list(errors) == [field] and "Not a valid host name" in errors[field][0]
+
+
+def test_an_internationalised_ehlo_hostname_is_accepted(admin_client):
+    response = admin_client.post(ADD_URL, form_data(ehlo_hostname="mäil.example.com"))
+    assert response.status_code == 302
+
+
 # -- presets --------------------------------------------------------------------------------
 
 def test_the_ses_preset_with_a_region_fills_host_port_tls_and_auth_type(admin_client):

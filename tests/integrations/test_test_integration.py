@@ -177,3 +177,14 @@ def test_a_password_with_non_ascii_characters_logs_in_over_utf8(admin_client):
         html = admin_client.post(url, {"to": "me@example.org",
                                        "sender": "App <app@example.com>"}).content.decode()
     assert "Failed at AUTH" in html and "535" in html
+
+
+def test_an_internationalised_ehlo_hostname_is_sent_as_its_a_label(admin_client, server):
+    # smtplib sends EHLO in ASCII: "mäil.example.com" was a UnicodeEncodeError and a 500.
+    integration = make_integration(server, username="app", password="right",
+                                   ehlo_hostname="mäil.example.com")
+    url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
+    html = admin_client.post(url, {"to": "me@example.org", "sender": "App <app@example.com>"}
+                             ).content.decode()
+    assert "All steps succeeded" in html
+    assert server.ehlo_hostnames == ["xn--mil-qla.example.com"]
