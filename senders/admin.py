@@ -27,6 +27,33 @@ class SenderFormSet(BaseInlineFormSet):
             defaults += bool(data.get("is_default"))
         if defaults > 1:
             raise ValidationError("An integration has at most one default sender.")
+        self._refuse_addresses_still_held_when_saved()
+
+    def _refuse_addresses_still_held_when_saved(self) -> None:
+        """Stored rows are saved one UPDATE at a time, in order, and the unique constraint
+        is checked at each: a row cannot take an address a later row gives up in the same
+        save (two senders trading addresses). Say so rather than fail with a traceback."""
+        kept = [form for form in self.initial_forms
+                if form.instance.pk and not self._should_delete_form(form)]
+        stored = {(form.initial.get("email") or "").lower(): n for n, form in enumerate(kept)}
+        for n, form in enumerate(kept):
+            email = (form.cleaned_data.get("email") or "").strip().lower()
+            if stored.get(email, n) > n:
+                raise ValidationError(
+                    f"{email} is still the address of another sender until that one is saved: "
+                    "change that sender first and save, then this one."
+                )
+
+    def save_existing_objects(self, commit=True):
+        """Delete removed rows first, so a kept row may take the address of a removed one."""
+        if not commit:
+            return super().save_existing_objects(commit)
+        removed = [form.instance for form in self.deleted_forms if form.instance.pk]
+        for sender in removed:
+            self.delete_existing(sender, commit=True)
+        saved = super().save_existing_objects(commit)  # skips them: a deleted row has no pk
+        self.deleted_objects = removed  # what the admin's history names
+        return saved
 
 
 class SenderInline(admin.TabularInline):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from integrations.models import SmtpIntegration
@@ -165,3 +166,27 @@ def test_the_sender_list_finds_which_integration_owns_an_address(admin_client):
     filtered = admin_client.get(reverse("admin:senders_sender_changelist"),
                                 {"integration__id__exact": other.pk})
     assert [s.email for s in filtered.context["cl"].result_list] == ["news@example.com"]
+
+
+def test_a_stored_sender_takes_the_address_of_one_removed_in_the_same_save(admin_client):
+    # The rename was saved before the removal: an IntegrityError and a 500.
+    integration = relay_with(("a@example.com", True), ("b@example.com", False))
+    a, b = integration.senders.order_by("email")
+    data = integration_data("Relay", existing(a, email="b@example.com"), existing(b, DELETE=True))
+    response = admin_client.post(change_url(integration), data)
+    assert response.status_code == 302
+    assert list(integration.senders.values_list("pk", "email")) == [(a.pk, "b@example.com")]
+    history = LogEntry.objects.get(object_id=str(integration.pk)).get_change_message()
+    assert "Deleted sender" in history and "b@example.com" in history
+
+
+def test_two_stored_senders_trading_addresses_is_a_form_error(admin_client):
+    integration = relay_with(("a@example.com", True), ("b@example.com", False))
+    a, b = integration.senders.order_by("email")
+    data = integration_data("Relay", existing(a, email="b@example.com"),
+                            existing(b, email="a@example.com"))
+    response = admin_client.post(change_url(integration), data)
+    assert response.status_code == 200
+    assert "b@example.com is still the address of another sender" in response.text
+    assert set(integration.senders.values_list("pk", "email")) == {
+        (a.pk, "a@example.com"), (b.pk, "b@example.com")}
