@@ -47,6 +47,12 @@ class MessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Every field is read-only, yet "Save" rewrote the whole row: updated_at, which the
+        # dashboard reads as when a failed message failed, and any claim a worker had just
+        # taken. Retry is the one change, and it goes through the action.
+        return False
+
     @admin.display(description="to")
     def recipients(self, obj: Message) -> str:
         return ", ".join(obj.to)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from delivery.api import send_email
 from delivery.models import Message, SendAttempt, Status
 from tests.factories import make_integration
@@ -36,3 +40,21 @@ def test_the_retry_action_queues_failed_messages_without_sending(admin_client):
     assert "1 message(s) queued again" in response.content.decode()
     message.refresh_from_db()
     assert message.status == Status.QUEUED and message.attempts.count() == 1
+
+
+def test_the_message_page_is_read_only_and_cannot_touch_the_row(admin_client):
+    # "Save" used to rewrite the row: a failed message of last week then counted as failed
+    # in the last 24 hours on the dashboard.
+    make_integration()
+    message = send_email(to="bob@example.org", subject="x", text="x")
+    last_week = timezone.now() - timedelta(days=7)
+    Message.objects.filter(pk=message.pk).update(status=Status.FAILED, updated_at=last_week)
+    url = f"/admin/delivery/message/{message.pk}/change/"
+    assert 'name="_save"' not in admin_client.get(url).content.decode()
+    response = admin_client.post(url, {
+        "attempts-TOTAL_FORMS": "0", "attempts-INITIAL_FORMS": "0",
+        "attempts-MIN_NUM_FORMS": "0", "attempts-MAX_NUM_FORMS": "1000",
+    })
+    assert response.status_code == 403
+    message.refresh_from_db()
+    assert (message.status, message.updated_at) == (Status.FAILED, last_week)
