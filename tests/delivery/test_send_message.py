@@ -127,13 +127,32 @@ def test_a_wrong_password_gives_535_at_auth_with_a_hint(server):
 
 
 @pytest.mark.parametrize("server", [{"credentials": {"app": "Grüße-aus-Köln-42"}}], indirect=True)
-def test_a_password_smtplib_cannot_send_is_a_configuration_failure_that_hides_it(server):
+def test_a_non_ascii_password_logs_in_over_utf8_and_is_never_recorded(server):
     integration = make_integration(server)
     message = queue(integration)
-    engine.drain(integration.pk)  # raised UnicodeEncodeError, its repr holding the password
+    engine.drain(integration.pk)  # smtplib alone raised UnicodeEncodeError, its repr holding it
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert "Köln" not in SendAttempt.objects.get(message=message).error
+
+
+class OnlyLoginServer(SmtpTestServer):
+    """Offers AUTH LOGIN alone, which smtplib sends in ASCII."""
+
+    def _new_protocol(self):
+        protocol = super()._new_protocol()
+        protocol._auth_methods = {"LOGIN": protocol._auth_methods["LOGIN"]}
+        return protocol
+
+
+def test_a_non_ascii_password_without_auth_plain_is_a_configuration_failure_that_hides_it():
+    with OnlyLoginServer(credentials={"app": "Grüße-aus-Köln-42"}) as server:
+        integration = make_integration(server)
+        message = queue(integration)
+        engine.drain(integration.pk)
     attempt = SendAttempt.objects.get(message=message)
     assert (attempt.stage, attempt.failure_class) == ("auth", "configuration")
-    assert "ASCII" in attempt.hint and "Köln" not in attempt.error
+    assert "AUTH PLAIN" in attempt.error and "Köln" not in attempt.error
     message.refresh_from_db()
     assert message.status == Status.QUEUED and message.claim_token is None
 
