@@ -89,6 +89,20 @@ RULES: tuple[Rule, ...] = (
          code=550, enhanced="5.2.25"),
     Rule(C, "The account is blocked from sending (usually after a compromise): an admin must "
          "secure it and release it from restricted users.", enhanced="5.1.8"),
+    # Account or tenant blocks: nothing this integration sends gets through until an admin
+    # (and usually Microsoft support) lifts them, so mail is held, not failed message by message.
+    *(Rule(C, "Microsoft banned this sending account (spam or abuse detected): an admin must "
+           "resolve the compromise and reset its credentials, then contact Microsoft support.",
+           code=550, enhanced=enhanced) for enhanced in ("5.7.501", "5.7.502", "5.7.503",
+                                                         "5.7.511")),
+    Rule(C, "Microsoft blocked outbound mail for the whole tenant (unusual volume, or a "
+         "subscription renewed after it expired): an admin fixes the cause, then contacts "
+         "Microsoft support.", code=550, enhanced="5.7.705"),
+    Rule(C, "Microsoft does not accept this tenant's traffic from its IP pool (typical of new "
+         "and trial tenants): buy licences or ask Microsoft support for an exception.",
+         code=550, enhanced="5.7.708"),
+    Rule(C, "Microsoft blocks sending from domains the tenant has not added and verified: add "
+         "the sending domain as an accepted domain.", code=550, enhanced="5.7.750"),
     # Gmail / Google Workspace
     Rule(C, "Google refused the OAuth2 access token, and a freshly fetched one too. Check that "
          "the refresh token was granted the scope https://mail.google.com/ and that the "
