@@ -17,9 +17,15 @@ def backoff_seconds(attempt_number: int, rng: random.Random | None = None) -> fl
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
-def give_up_reason(attempt_number: int, next_at: datetime, deadline: datetime) -> str:
-    """Why no further attempt will be made, or '' when one may."""
-    if attempt_number >= settings.DELIVERY_MAX_ATTEMPTS:
+def give_up_reason(
+    attempt_number: int, next_at: datetime, deadline: datetime, *, held: bool = False
+) -> str:
+    """Why no further attempt will be made, or '' when one may.
+
+    Mail `held` by a configuration failure waits for staff to fix the integration: only its
+    deadline ends it, however many times it was tried meanwhile.
+    """
+    if attempt_number >= settings.DELIVERY_MAX_ATTEMPTS and not held:
         return "gave up after 1 attempt" if attempt_number == 1 else (
             f"gave up after {attempt_number} attempts"
         )

@@ -50,3 +50,36 @@ def test_the_sweeper_gives_up_on_a_message_whose_worker_keeps_dying(case, settin
     assert message.status == Status.FAILED
     assert "gave up" in message.last_error and message.claim_token is None
     assert message.attempts.get().failure_class == sweeper.INTERRUPTED
+
+
+def test_held_mail_is_not_limited_by_attempts_only_by_its_deadline():
+    assert give_up_reason(50, timezone.now(), timezone.now() + timedelta(days=1), held=True) == ""
+    past = timezone.now() - timedelta(seconds=1)
+    assert "deadline" in give_up_reason(50, timezone.now(), past, held=True)
+
+
+@pytest.mark.django_db
+def test_mail_held_by_a_wrong_password_keeps_waiting_past_the_attempt_limit(settings):
+    # DESIGN: configuration failures hold mail until its deadline, so that it goes out once
+    # staff fix the integration. Counting them as attempts failed it after a few hours.
+    from delivery import engine
+    from tests.support.smtp_servers import SmtpTestServer
+
+    settings.DELIVERY_MAX_ATTEMPTS = 2
+    with SmtpTestServer(credentials={"app": "right"}) as server:
+        integration = make_integration(server, password="wrong")
+        message = send_email(to=["bob@example.org"], subject="x", text="x",
+                             integration=integration)
+        for _ in range(4):
+            Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+            engine.drain(integration.pk)
+        message.refresh_from_db()
+        assert message.attempt_count == 4
+        assert message.status == Status.QUEUED
+        integration.password = "right"
+        integration.save()
+        Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+        engine.drain(integration.pk)
+        message.refresh_from_db()
+        assert message.status == Status.SENT
+        assert len(server.messages) == 1
