@@ -11,7 +11,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.errors import DeliveryError, FailureClass
-from integrations.models import SmtpIntegration
+from integrations.models import SECRET_FIELDS, SmtpIntegration
+from integrations.redaction import redact
 from integrations.smtp_client import SmtpSession
 
 from . import sessions, wakeups
@@ -182,17 +183,39 @@ class BatchSession:
             note = session.take_notes()
             refused = self._send(session, message)
         except DeliveryError as error:
-            note = self.session.take_notes() if self.session else ""
-            self._after_failure(error)
-            moved_to = None
-            if error.failure_class is FailureClass.CONFIGURATION:
-                moved_to = alternative_for(message)
-                self.failover_to = self.failover_to or moved_to
-            return Outcome(message, started, error.stage, error=error, moved_to=moved_to,
-                           note=note, finished_at=timezone.now())
+            return self._failed(message, started, error)
+        except Exception as exc:  # noqa: BLE001 - recorded and retried, never lost
+            # Left to escape, it would hold the whole batch in `sending` until its lease
+            # expired, with no attempt saying why.
+            return self._failed(message, started, self._unexpected(exc))
         accepted = [r for r in pending_recipients(message) if r not in refused]
         return Outcome(message, started, "data", refused=refused, accepted=accepted,
                        finished_at=timezone.now(), note=note)
+
+    def _failed(self, message: Message, started: datetime, error: DeliveryError) -> Outcome:
+        note = self.session.take_notes() if self.session else ""
+        self._after_failure(error)
+        moved_to = None
+        if error.failure_class is FailureClass.CONFIGURATION:
+            moved_to = alternative_for(message)
+            self.failover_to = self.failover_to or moved_to
+        return Outcome(message, started, error.stage, error=error, moved_to=moved_to,
+                       note=note, finished_at=timezone.now())
+
+    def _unexpected(self, exc: Exception) -> DeliveryError:
+        """A failure nothing classified (a bug, or a service such as Redis failing)."""
+        logger.error("integration %s: unexpected %s while sending; the message is retried",
+                     self.integration.pk, exc.__class__.__name__, exc_info=exc)
+        stage = self.session.stage if self.session is not None else "connect"
+        return DeliveryError(
+            stage=stage,
+            failure_class=FailureClass.TRANSIENT,
+            text=f"Unexpected {exc.__class__.__name__}: "
+            f"{redact(str(exc), [getattr(self.integration, f) for f in SECRET_FIELDS])}"[:1000],
+            hint="Not a reply from the server: something failed in this service (see the "
+            "worker log at this time). The message is retried with backoff; if it keeps "
+            "failing, report it with this message's id.",
+        )
 
     def _check_sender(self, message: Message) -> None:
         """A sender removed after the message was queued is a configuration failure."""
@@ -237,7 +260,18 @@ class BatchSession:
     def _send(self, session: SmtpSession, message: Message) -> dict:
         pending = pending_recipients(message)
         by_envelope = {envelope_address(r): r for r in pending}
-        content = render(message)
+        try:
+            content = render(message)
+        except Exception as exc:  # noqa: BLE001 - a message that cannot be built is a failure
+            logger.error("message %s could not be rendered", message.pk, exc_info=exc)
+            raise DeliveryError(
+                stage="data",
+                failure_class=FailureClass.TRANSIENT,
+                text=f"The message could not be built: {exc.__class__.__name__}: {exc}"[:1000],
+                hint="Not a reply from the server: this service could not turn the stored "
+                "message into MIME (see the worker log). It is retried with backoff; report it "
+                "with this message's id if it keeps failing.",
+            ) from exc
         refused = session.send(envelope_address(message.from_email), list(by_envelope), content)
         return {by_envelope.get(addr, addr): reply for addr, reply in refused.items()}
 

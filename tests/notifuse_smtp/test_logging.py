@@ -31,3 +31,14 @@ def test_a_base64_xoauth2_string_is_removed_from_any_record():
     RedactingFilter().filter(record)
     assert xoauth2 not in record.getMessage()
     assert record.getMessage().startswith("server said: 501 5.5.2")
+
+
+def test_a_token_in_a_traceback_is_removed_in_text_and_json():
+    try:
+        raise RuntimeError("server refused auth=Bearer ya29.in-the-traceback")
+    except RuntimeError as exc:
+        record = logging.makeLogRecord({"msg": "it failed", "exc_info": (type(exc), exc, None)})
+    RedactingFilter().filter(record)
+    text = logging.Formatter().format(record)
+    assert "RuntimeError" in text and "ya29.in-the-traceback" not in text
+    assert "ya29.in-the-traceback" not in JsonFormatter().format(record)

@@ -1,0 +1,61 @@
+"""A failure nothing classified is still an attempt: recorded, retried, the batch goes on."""
+
+from __future__ import annotations
+
+import pytest
+
+from delivery import engine
+from delivery.api import send_email
+from delivery.models import Message, SendAttempt, Status
+from tests.factories import make_integration
+from tests.support.smtp_servers import SmtpTestServer
+
+pytestmark = pytest.mark.django_db
+
+
+def queue_three(integration) -> list[Message]:
+    return [send_email(to=[f"user{n}@example.org"], subject=f"n{n}", text="hi",
+                       integration=integration) for n in range(3)]
+
+
+def test_a_message_that_cannot_be_built_is_retried_and_the_rest_of_the_batch_goes_out():
+    with SmtpTestServer() as server:
+        integration = make_integration(server)
+        first, broken, last = queue_three(integration)
+        # A row no longer valid for rendering (written around send_email's checks).
+        Message.objects.filter(pk=broken.pk).update(attachments=[
+            {"filename": "a.bin", "mimetype": "no-subtype", "content_b64": "AAAA"}
+        ])
+        engine.drain(integration.pk)
+        assert {m.rcpt_tos[0] for m in server.messages} == {"user0@example.org",
+                                                              "user2@example.org"}
+    broken.refresh_from_db()
+    assert broken.status == Status.QUEUED and broken.claim_token is None
+    attempt = SendAttempt.objects.get(message=broken)
+    assert (attempt.stage, attempt.failure_class) == ("data", "transient")
+    assert "could not be built" in attempt.error and "worker log" in attempt.hint
+    assert set(Message.objects.filter(status=Status.SENT).values_list("pk", flat=True)) == {
+        first.pk, last.pk}
+
+
+def test_an_unexpected_error_is_recorded_without_secrets_and_the_batch_goes_on(monkeypatch):
+    with SmtpTestServer(credentials={"app": "s3cret-password"}) as server:
+        integration = make_integration(server)
+        first, unlucky, last = queue_three(integration)
+        check_sender = engine.BatchSession._check_sender
+
+        def failing_once(self, message):
+            if message.pk == unlucky.pk:
+                # Stands in for a bug: nothing local fails this way on purpose.
+                raise RuntimeError(f"bug while handling {self.integration.password}")
+            return check_sender(self, message)
+
+        monkeypatch.setattr(engine.BatchSession, "_check_sender", failing_once)
+        engine.drain(integration.pk)
+        assert len(server.messages) == 2
+    unlucky.refresh_from_db()
+    assert unlucky.status == Status.QUEUED and unlucky.claim_token is None
+    attempt = SendAttempt.objects.get(message=unlucky)
+    assert attempt.failure_class == "transient"
+    assert "Unexpected RuntimeError" in attempt.error and "s3cret" not in attempt.error
+    assert Message.objects.filter(status=Status.SENT).count() == 2
