@@ -60,6 +60,9 @@ class Message(models.Model):
     click_count = models.PositiveIntegerField(default=0)
 
     attempt_count = models.PositiveIntegerField(default=0)
+    # attempt_count when staff last queued the message again: the attempt limit and the
+    # backoff count only the attempts after it, while attempt numbers go on.
+    attempts_before_retry = models.PositiveIntegerField(default=0)
     # Due messages are found through the partial index on (integration, next_attempt_at).
     next_attempt_at = models.DateTimeField()
     deadline = models.DateTimeField()
@@ -73,6 +76,10 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def attempts_since_retry(self) -> int:
+        return self.attempt_count - self.attempts_before_retry
 
     class Meta:
         ordering = ("-created_at",)

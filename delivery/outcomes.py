@@ -141,9 +141,11 @@ def _next_state(outcome: Outcome, now: datetime) -> dict:
     if error is not None and error.failure_class is FailureClass.PERMANENT:
         return {**base, "status": Status.FAILED, "last_error": error.summary}
     summary = error.summary if error else _refusals_text(outcome.refused)
-    next_at = retry.next_attempt_at(now, message.attempt_count)
+    next_at = retry.next_attempt_at(now, message.attempts_since_retry)
     held = error is not None and error.failure_class is FailureClass.CONFIGURATION
-    reason = retry.give_up_reason(message.attempt_count, next_at, message.deadline, held=held)
+    reason = retry.give_up_reason(
+        message.attempts_since_retry, next_at, message.deadline, held=held
+    )
     if reason:
         return {**base, "status": Status.FAILED, "last_error": f"{summary} ({reason})"}
     return {**base, "status": Status.QUEUED, "next_attempt_at": next_at, "last_error": summary}

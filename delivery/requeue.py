@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from . import wakeups
@@ -12,7 +13,8 @@ from .models import Status
 
 
 def requeue_failed(queryset) -> int:
-    """Queue failed messages again with a fresh deadline; a worker sends them."""
+    """Queue failed messages again with a fresh deadline and a fresh set of attempts; a
+    worker sends them."""
     now = timezone.now()
     failed = queryset.filter(status=Status.FAILED)
     integration_ids = set(failed.values_list("integration_id", flat=True))
@@ -20,6 +22,7 @@ def requeue_failed(queryset) -> int:
         status=Status.QUEUED,
         next_attempt_at=now,
         deadline=now + timedelta(seconds=settings.DELIVERY_MAX_AGE),
+        attempts_before_retry=F("attempt_count"),
         updated_at=now,
     )
     for integration_id in integration_ids:

@@ -44,11 +44,12 @@ def requeue_expired_leases() -> int:
     now = timezone.now()
     expired = Message.objects.filter(status=Status.SENDING, lease_expires_at__lt=now)
     returned = 0
-    fields = ("pk", "integration_id", "attempt_count", "claim_token", "deadline")
+    fields = ("pk", "integration_id", "attempt_count", "attempts_before_retry", "claim_token",
+              "deadline")
     for message in expired.only(*fields):
         # Each claim counted an attempt: a message whose worker dies every time (one that
         # crashes or exhausts it) must run out of attempts like any other failure.
-        reason = retry.give_up_reason(message.attempt_count, now, message.deadline)
+        reason = retry.give_up_reason(message.attempts_since_retry, now, message.deadline)
         interrupted = "Interrupted: the worker stopped before reporting (its lease expired)."
         if reason:
             changes = {"status": Status.FAILED, "last_error": f"{interrupted} ({reason})"}

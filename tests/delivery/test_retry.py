@@ -83,3 +83,33 @@ def test_mail_held_by_a_wrong_password_keeps_waiting_past_the_attempt_limit(sett
         message.refresh_from_db()
         assert message.status == Status.SENT
         assert len(server.messages) == 1
+
+
+@pytest.mark.django_db
+def test_a_staff_retry_gives_a_message_that_gave_up_a_fresh_set_of_attempts(settings):
+    from delivery import engine
+    from delivery.requeue import requeue_failed
+    from tests.support.smtp_servers import SmtpTestServer
+
+    settings.DELIVERY_MAX_ATTEMPTS = 2
+    with SmtpTestServer(fail_first_n=(3, "451 4.3.0 Try again later")) as server:
+        integration = make_integration(server)
+        message = send_email(to=["bob@example.org"], subject="x", text="x",
+                             integration=integration)
+
+        def try_once():
+            Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+            engine.drain(integration.pk)
+            message.refresh_from_db()
+
+        try_once()
+        try_once()
+        assert message.status == Status.FAILED and "gave up after 2 attempts" in message.last_error
+        assert requeue_failed(Message.objects.filter(pk=message.pk)) == 1
+        try_once()  # the third 451: the first attempt since the retry, so it waits again
+        assert message.status == Status.QUEUED
+        try_once()
+        assert message.status == Status.SENT
+        assert len(server.messages) == 1
+    assert list(message.attempts.order_by("number").values_list("number", flat=True)) == [
+        1, 2, 3, 4]
