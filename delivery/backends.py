@@ -31,6 +31,9 @@ class QueuedEmailBackend(BaseEmailBackend):
         kind = _pop_header(headers, KIND_HEADER, Kind.TRANSACTIONAL)
         integration = _pop_header(headers, INTEGRATION_HEADER, None)
         idempotency_key = _pop_header(headers, IDEMPOTENCY_HEADER, None)
+        # Django shows a From header instead of from_email: here it is the sender, checked
+        # against the integration's senders like any from_email.
+        from_email = _pop_header(headers, "From", None) or email.from_email or None
         reply_to = list(email.reply_to)
         text, html = _bodies(email)
         send_email(
@@ -42,7 +45,7 @@ class QueuedEmailBackend(BaseEmailBackend):
             text=text,
             html=html,
             kind=kind,
-            from_email=email.from_email or None,
+            from_email=from_email,
             headers=headers,
             integration=integration,
             idempotency_key=idempotency_key,

@@ -92,11 +92,21 @@ def normalize_addresses(field: str, values, *, required: bool = False) -> list[s
     return [normalize_address(field, value) for value in values]
 
 
+# Headers that would bypass what send_email checks: a From or Sender that is not one of the
+# integration's senders, or a Bcc that every recipient could read (and that adds nobody).
+ARGUMENT_FOR_HEADER = {"from": "from_email", "sender": "from_email", "bcc": "bcc"}
+
+
 def check_headers(headers: dict | None) -> dict[str, str]:
     checked: dict[str, str] = {}
     for name, value in (headers or {}).items():
         name = str(name)
         if not HEADER_NAME.fullmatch(name):
             raise InvalidMessage("headers", f"{name!r} is not a valid header name")
+        argument = ARGUMENT_FOR_HEADER.get(name.lower())
+        if argument:
+            raise InvalidMessage(
+                "headers", f"{name} cannot be set as a header: pass {argument}= instead"
+            )
         checked[name] = check_header_value(f"headers[{name}]", str(value))
     return checked

@@ -212,3 +212,15 @@ def test_a_content_id_that_cannot_go_in_a_header_is_refused(content_id):
     with pytest.raises(InvalidMessage) as refused:
         send_email(to=["bob@example.org"], subject="Hi", text="x", attachments=[item])
     assert refused.value.field == "attachments"
+
+
+@pytest.mark.parametrize(("header", "argument"),
+                         [("From", "from_email"), ("sender", "from_email"), ("BCC", "bcc")])
+def test_headers_that_would_bypass_the_checks_are_refused(header, argument):
+    # A From header showed any address whatever the senders; a Bcc header was read by every
+    # recipient and reached nobody.
+    with pytest.raises(InvalidMessage) as refused:
+        send_email(to=["bob@example.org"], subject="Hi", text="x",
+                   headers={header: "boss@example.com"})
+    assert refused.value.field == "headers" and f"{argument}=" in str(refused.value)
+    assert not Message.objects.exists()

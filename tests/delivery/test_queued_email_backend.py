@@ -121,3 +121,16 @@ def test_an_attached_part_holding_parts_is_refused_not_sent_empty():
         email.send()
     assert refused.value.field == "attachments"
     assert not Message.objects.exists()
+
+
+def test_a_from_header_is_the_sender_and_is_checked_like_from_email():
+    email = EmailMultiAlternatives("Hi", "Hello", "app@example.com", ["bob@example.org"],
+                                   headers={"From": "Support <app@example.com>"})
+    email.send()
+    message = Message.objects.get()
+    assert message.from_email == "Support <app@example.com>" and "From" not in message.headers
+    spoofed = EmailMultiAlternatives("Hi", "Hello", "app@example.com", ["bob@example.org"],
+                                     headers={"From": "ceo@elsewhere.example"})
+    with pytest.raises(InvalidMessage) as refused:
+        spoofed.send()
+    assert refused.value.field == "from_email"
