@@ -95,10 +95,13 @@ def run_diagnostics(
     )
     from_email = sender or _default_sender(integration)
     try:
-        mailbox = envelope_address(from_email) if integration.xoauth2_as_sender else None
-        session.open(mailbox=mailbox)
-        content = _test_email(integration, from_email, to)
-        session.send(envelope_address(from_email), [envelope_address(to)], content)
+        xoauth2_mailbox = from_email and integration.xoauth2_as_sender
+        session.open(mailbox=envelope_address(from_email) if xoauth2_mailbox else None)
+        if from_email:
+            content = _test_email(integration, from_email, to)
+            session.send(envelope_address(from_email), [envelope_address(to)], content)
+        else:
+            _no_sender(steps["mail"], integration)
     except DeliveryError:
         pass
     finally:
@@ -161,8 +164,21 @@ def _tls_details(sock, session: SmtpSession) -> dict:
 
 
 def _default_sender(integration: SmtpIntegration) -> str:
+    """The default sender; else the username when it is an address; else ''."""
     sender = integration.senders.order_by("-is_default", "pk").first()
-    return sender.formatted if sender else integration.username
+    if sender:
+        return sender.formatted
+    return integration.username if "@" in integration.username else ""
+
+
+def _no_sender(step: Step, integration: SmtpIntegration) -> None:
+    """The connection and login were tested; there is no address to send the email from."""
+    step.status = "failed"
+    step.text = "No From address: the integration has no senders"
+    if integration.username:
+        step.text += f", and its username {integration.username!r} is not an email address"
+    step.hint = ("Add a sender (an address this integration may send from) to the "
+                 "integration, then test again.")
 
 
 def _test_email(integration: SmtpIntegration, from_email: str, to: str) -> bytes:

@@ -127,8 +127,9 @@ class TestEmailForm(forms.Form):
     def __init__(self, *args, integration: SmtpIntegration, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         senders = list(integration.senders.order_by("-is_default", "email"))
+        username = integration.username
         self.fields["sender"].choices = [(s.formatted, s.formatted) for s in senders] or [
-            ("", integration.username or "—")
+            ("", username if "@" in username else "— no sender: add one to send the email —")
         ]
 
 

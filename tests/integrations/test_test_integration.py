@@ -188,3 +188,28 @@ def test_an_internationalised_ehlo_hostname_is_sent_as_its_a_label(admin_client,
                              ).content.decode()
     assert "All steps succeeded" in html
     assert server.ehlo_hostnames == ["xn--mil-qla.example.com"]
+
+
+@pytest.mark.parametrize("username", ["apikey", ""])
+def test_without_a_sender_to_send_from_the_login_is_tested_and_mail_from_says_why(username):
+    # It sent MAIL FROM:<apikey> (or <>) and reported the server's puzzling refusal.
+    credentials = {username: "right"} if username else None
+    with SmtpTestServer(credentials=credentials) as server:
+        integration = make_integration(server, sender=None)
+        report = run_diagnostics(integration, to="me@example.org")
+        assert server.messages == []
+    statuses = {step.name: step.status for step in report.steps}
+    assert statuses["ehlo"] == "ok" and statuses["mail"] == "failed"
+    assert statuses["auth"] == "ok"
+    mail = report.failed_step
+    assert mail.name == "mail" and "no senders" in mail.text and "Add a sender" in mail.hint
+
+
+def test_without_senders_an_address_username_is_the_from(server):
+    integration = make_integration(server, sender=None, username="app", password="right")
+    integration.username = "app@example.com"
+    integration.save()
+    server.credentials = {"app@example.com": "right"}
+    report = run_diagnostics(integration, to="me@example.org")
+    assert report.ok
+    assert server.wait_for_messages(1)[0].mail_from == "app@example.com"
