@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from django.db.models import CharField, Count, Q, QuerySet
@@ -99,9 +100,14 @@ def message_log(params: dict) -> QuerySet[Message]:
         messages = messages.filter(created_at__date__lte=params["date_to"])
     if params.get("q"):
         term = params["q"]
-        # `to` is a JSON list: its text form holds every address, quoted.
+        # `to` is a JSON list: its text form holds every address, quoted. SQLite keeps
+        # non-ASCII characters there as \\u escapes, so that form of the term is tried too.
+        escaped = json.dumps(term)[1:-1]
+        in_to = Q(to_text__icontains=term)
+        if escaped != term:
+            in_to |= Q(to_text__icontains=escaped)
         messages = messages.annotate(to_text=Cast("to", CharField())).filter(
-            Q(to_text__icontains=term) | Q(subject__icontains=term)
+            in_to | Q(subject__icontains=term)
         )
     return messages
 

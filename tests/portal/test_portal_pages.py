@@ -204,6 +204,15 @@ def test_the_log_searches_recipients_and_subjects(staff):
     assert "0 message(s)" in page_of(staff, "/portal/messages/?q=nobody")
 
 
+def test_the_log_finds_a_recipient_with_non_ascii_characters(staff):
+    # SQLite (the ./scripts/run default) keeps them as \\u escapes in the JSON text.
+    integration = make_integration()
+    make_message(integration, subject="Hallo", to=["jürgen.müller@example.de"])
+    make_message(integration, subject="Hello", to=["bob@example.org"])
+    html = page_of(staff, "/portal/messages/?q=müller")
+    assert "Hallo" in html and "1 message(s)" in html
+
+
 def test_the_log_shows_attempts_and_the_last_error(staff):
     integration = make_integration()
     message = make_message(integration, status=Status.FAILED, last_error="550 5.1.1 unknown")
