@@ -112,6 +112,7 @@ class SmtpTestServer:
         self.held = 0
         self._data_seen = 0
         self._released = threading.Event()
+        self._holds: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
 
         self.host, self.port = HOST, 0  # the real port is known once started
         self.messages: list[Received] = []
@@ -144,7 +145,7 @@ class SmtpTestServer:
 
     def stop(self) -> None:
         """Stop serving and free the port (idempotent)."""
-        self._released.set()
+        self.release_held()
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
@@ -172,6 +173,11 @@ class SmtpTestServer:
     def release_held(self) -> None:
         """Let every held message, and those after it, be accepted."""
         self._released.set()
+        with self._changed:
+            holds, self._holds = self._holds, []
+        for loop, released in holds:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(released.set)
 
     # -- internals, called from the server thread ------------------------------------------
     async def _hold_if_scripted(self) -> None:
@@ -181,8 +187,13 @@ class SmtpTestServer:
         with self._changed:
             self.held += 1
             self._changed.notify_all()
-        # Off the event loop, so other connections are still served meanwhile.
-        await asyncio.get_running_loop().run_in_executor(None, self._released.wait, 60)
+        # Waited for on the event loop (no helper thread to outlive the server), so other
+        # connections are still served meanwhile.
+        released = asyncio.Event()
+        with self._changed:
+            self._holds.append((asyncio.get_running_loop(), released))
+        if not self._released.is_set():
+            await asyncio.wait_for(released.wait(), 60)
         with self._changed:
             self.held -= 1
             self._changed.notify_all()
