@@ -6,6 +6,7 @@ Plain pytest, no Django: `pytest -p no:django --noconftest tests/test_support_fa
 
 from __future__ import annotations
 
+import json
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 
@@ -198,6 +199,29 @@ def test_retry_after_zero_lets_msal_retry_reach_the_server(microsoft):
         acquire(app)
     assert "access_token" in acquire(app)
     assert microsoft.token_requests == 2
+
+
+def test_a_throttled_discovery_makes_the_msal_constructor_raise_value_error_too(microsoft):
+    microsoft.fail_next_discovery_with_status(429, html=True)
+    with pytest.raises(ValueError, match="Unable to get authority configuration") as caught:
+        msal_app(microsoft)
+    inner = str(caught.value.__context__)
+    assert "HTTP status: 429" in inner and "<html>" in inner
+    assert "access_token" in acquire(msal_app(microsoft))  # the failure was used up
+
+
+def test_a_token_answer_that_is_a_page_makes_msal_raise_json_decode_error(microsoft):
+    microsoft.fail_next_with_status(429, retry_after=0, html=True)
+    app = msal_app(microsoft)
+    with pytest.raises(json.JSONDecodeError):
+        acquire(app)
+    assert "access_token" in acquire(app)
+
+
+def test_an_unknown_path_is_an_html_404(microsoft):
+    response = requests.get(f"{microsoft.base_url}/nowhere", timeout=10)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("text/html")
 
 
 def test_the_5xx_body_is_entra_shaped(microsoft):

@@ -51,11 +51,19 @@ def token_error(failure_class: FailureClass, text: str, hint: str) -> DeliveryEr
     return DeliveryError(stage="token", failure_class=failure_class, text=text, hint=hint)
 
 
-def transient_http(status: int | None, provider: str) -> DeliveryError:
+def is_retryable_status(status: int) -> bool:
+    """A token service in trouble or throttling (5xx, 429) or a request that timed out (408):
+    the same request may work later. Other 4xx need a change first."""
+    return status >= 500 or status in (408, 429)
+
+
+def transient_http(
+    status: int | None, provider: str, endpoint: str = "token endpoint"
+) -> DeliveryError:
     what = f"HTTP {status}" if status else "no answer"
     return token_error(
         FailureClass.TRANSIENT,
-        f"{provider} token endpoint: {what}",
+        f"{provider} {endpoint}: {what}",
         f"{provider}'s token service did not answer properly (server error, throttling or "
         "timeout). The message will be retried.",
     )

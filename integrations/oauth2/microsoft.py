@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from urllib.parse import urlsplit
@@ -14,11 +15,13 @@ from django.conf import settings
 from integrations.errors import FailureClass
 
 from . import hints
-from .base import Token, TokenProvider, token_error, transient_http
+from .base import Token, TokenProvider, is_retryable_status, token_error, transient_http
 
 SCOPE = "https://outlook.office365.com/.default"
 PUBLIC_AUTHORITY_HOST = "login.microsoftonline.com"
 AADSTS = re.compile(r"AADSTS(\d+)")
+# How msal reports a 4xx answer to tenant discovery (the OpenID configuration request).
+DISCOVERY_STATUS = re.compile(r"HTTP status: (\d{3})\b")
 TOKEN_TIMEOUT = 15.0
 
 # One msal application per credential set per process: its constructor fetches the
@@ -49,10 +52,8 @@ class MicrosoftTokenProvider(TokenProvider):
             # msal raises this (not an error dict) for an HTTP 5xx from the OpenID
             # configuration or token endpoint: Entra is having trouble, so retry later.
             raise transient_http(_http_status(exc), "Microsoft") from None
-        except ValueError as exc:  # msal could not read the tenant's OpenID configuration
-            # msal's own message is generic; the endpoint's answer (with its AADSTS code)
-            # is in the ValueError it replaced.
-            raise self._tenant_error(f"{exc} {exc.__context__ or ''}") from None
+        except ValueError as exc:
+            raise self._unreadable_answer(exc) from None
         if "access_token" in result:
             return Token(result["access_token"], float(result.get("expires_in", 3599)))
         raise self._error(result)
@@ -93,8 +94,36 @@ class MicrosoftTokenProvider(TokenProvider):
         hint = hints.MICROSOFT_AADSTS.get(code) or hints.MICROSOFT_BY_ERROR.get(error)
         return token_error(FailureClass.CONFIGURATION, text, hint or hints.MICROSOFT_SETUP)
 
+    def _unreadable_answer(self, exc: ValueError):
+        """msal raises ValueError both for a tenant discovery refused with a 4xx (an unknown
+        tenant, but also 429 throttling) and for an answer that is not JSON (a throttling or
+        proxy page, from discovery or the token endpoint): only some are configuration."""
+        # For discovery msal's own message is generic; the endpoint's answer (status, body
+        # with its AADSTS code) is in the ValueError it replaced.
+        cause = exc.__context__ if isinstance(exc.__context__, ValueError) else None
+        if isinstance(exc, json.JSONDecodeError):
+            return _not_json("token endpoint")
+        if isinstance(cause, json.JSONDecodeError):
+            return _not_json("tenant discovery")
+        found = DISCOVERY_STATUS.search(str(cause or ""))
+        status = int(found.group(1)) if found else None
+        if status and is_retryable_status(status):
+            return transient_http(status, "Microsoft", "tenant discovery")
+        message = f"{exc} {cause or ''}"
+        if status and status != 400 and not AADSTS.search(message):
+            return token_error(
+                FailureClass.CONFIGURATION,
+                f"Microsoft tenant discovery: HTTP {status} for the tenant's OpenID "
+                "configuration",
+                "The sign-in service did not serve this tenant's OpenID configuration: check "
+                "the Tenant ID and, if it is set, MICROSOFT_AUTHORITY_HOST (the authority "
+                "host only, such as https://login.microsoftonline.com, without a path).",
+            )
+        return self._tenant_error(message)
+
     def _tenant_error(self, message: str):
         codes = AADSTS.findall(message)
+        # An Entra 400 without a code, or an authority msal cannot parse: the tenant ID.
         code = int(codes[0]) if codes else 90002
         text = f"Microsoft token endpoint: tenant configuration not found (AADSTS{code})"
         return token_error(
@@ -102,6 +131,16 @@ class MicrosoftTokenProvider(TokenProvider):
             text,
             hints.MICROSOFT_AADSTS.get(code, hints.MICROSOFT_AADSTS[90002]),
         )
+
+
+def _not_json(endpoint: str):
+    return token_error(
+        FailureClass.TRANSIENT,
+        f"Microsoft {endpoint}: the answer was a web page, not JSON",
+        "Microsoft (or a proxy on the way) answered with a web page instead of an OAuth2 "
+        "reply, as happens when it throttles or during an outage. The message will be "
+        "retried; if this persists, check any outbound proxy.",
+    )
 
 
 def _http_status(exc: Exception) -> int | None:

@@ -286,3 +286,42 @@ def test_a_token_endpoint_outage_is_retried_without_marking_the_integration(
     message = drain_until_settled(integration, message)
     assert message.status == Status.SENT
     assert message.attempts.count() == 2
+
+
+@pytest.mark.parametrize(
+    "throttled",
+    ["discovery_429_json", "discovery_429_html", "token_429_html", "token_200_html"],
+)
+def test_microsoft_throttling_is_retried_not_reported_as_an_unknown_tenant(
+    throttled, microsoft, xoauth2_server
+):
+    # msal raises ValueError for all of these, as it does for an unknown tenant.
+    where, status, body = throttled.split("_")
+    if where == "discovery":
+        microsoft.fail_next_discovery_with_status(int(status), html=body == "html")
+    else:
+        microsoft.fail_next_with_status(int(status), retry_after=0, html=True)
+    integration = microsoft_integration(xoauth2_server)
+    [message] = queue(integration)
+    engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.failure_class) == ("token", "transient")
+    assert "AADSTS90002" not in attempt.error and "Tenant not found" not in attempt.hint
+    assert "retried" in attempt.hint and "<" not in attempt.error
+    integration.refresh_from_db()
+    assert not integration.needs_attention
+    message = drain_until_settled(integration, message)
+    assert message.status == Status.SENT
+
+
+def test_a_microsoft_discovery_page_without_an_entra_error_names_its_status(
+    microsoft, xoauth2_server
+):
+    microsoft.fail_next_discovery_with_status(404, html=True)
+    integration = microsoft_integration(xoauth2_server)
+    [message] = queue(integration)
+    engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.failure_class) == ("token", "configuration")
+    assert "HTTP 404" in attempt.error and "AADSTS" not in attempt.error
+    assert "MICROSOFT_AUTHORITY_HOST" in attempt.hint

@@ -36,6 +36,12 @@ What msal 1.39 does against `FakeMicrosoftIdentity` (authority `<authority_host>
   HTTP 400 answer for 60 s: a retry on the same application inside that window gets the
   remembered answer, raised or returned again, without a request. `retry_after=0` lets an
   immediate retry reach the server.
+* Forced 4xx at discovery (`fail_next_discovery_with_status`, e.g. 429 throttling): the
+  constructor raises the same `ValueError` as for an unknown tenant; the chained
+  `__context__` carries the status ("HTTP status: 429") and the body as it came.
+* A token answer that is not JSON (`fail_next_with_status(..., html=True)`, any status below
+  500): acquire_token_for_client() raises `json.JSONDecodeError`, a `ValueError`. A discovery
+  answer of 200 that is not JSON: the constructor's `ValueError` chains a `JSONDecodeError`.
 * Untrusted certificate (REQUESTS_CA_BUNDLE without the CA): the constructor raises
   `requests.exceptions.SSLError` from the discovery GET.
 * The discovery GET is remembered per application for 24 h, so `discovery_requests` counts
@@ -72,11 +78,21 @@ class Request(NamedTuple):
 
 
 class Reply(NamedTuple):
-    """One HTTP answer: status, JSON body and extra headers."""
+    """One HTTP answer: status, body and extra headers.
+
+    A dict body is sent as JSON; a str body as an HTML page, as a proxy, a gateway or a
+    throttling front end answers.
+    """
 
     status: int
-    body: dict
+    body: dict | str
     headers: dict[str, str] = {}
+
+
+def html_page(status: int) -> str:
+    """The kind of page a web server or proxy answers an error with: no JSON in it."""
+    return (f"<!DOCTYPE html><html><head><title>Error {status}</title></head>"
+            f"<body><h1>Error {status}</h1><p>That's an error.</p></body></html>")
 
 
 class Grant(NamedTuple):
@@ -134,9 +150,13 @@ def _handler_for(endpoint: _HttpsEndpoint) -> type[BaseHTTPRequestHandler]:
             return Request(method, urlsplit(self.path).path, form, headers)
 
         def _answer(self, reply: Reply) -> None:
-            payload = json.dumps(reply.body).encode()
+            if isinstance(reply.body, str):
+                payload, content_type = reply.body.encode(), "text/html; charset=utf-8"
+            else:
+                payload = json.dumps(reply.body).encode()
+                content_type = "application/json; charset=utf-8"
             self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("Cache-Control", "no-store")
             for name, value in reply.headers.items():
@@ -158,7 +178,7 @@ class _HttpsEndpoint:
         self.lock = threading.Lock()
         self.token_requests = 0
         self._grants: dict[str, Grant] = {}
-        self._failures: list[tuple[int, int | None]] = []
+        self._failures: list[tuple[int, int | None, bool]] = []
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         # No handshake in accept(): a silent client would otherwise stall the accept loop.
         self._httpd.socket = ssl_context.wrap_socket(
@@ -200,10 +220,15 @@ class _HttpsEndpoint:
 
     # -- test controls and queries -----------------------------------------------------------
 
-    def fail_next_with_status(self, status: int, n: int = 1, retry_after: int | None = None):
-        """Answer the next `n` token requests with HTTP `status` (e.g. 500, 503)."""
+    def fail_next_with_status(
+        self, status: int, n: int = 1, retry_after: int | None = None, html: bool = False
+    ):
+        """Answer the next `n` token requests with HTTP `status` (e.g. 500, 503, 429).
+
+        The body is the provider's JSON error, or with `html` an HTML page (`html_page`).
+        """
         with self.lock:
-            self._failures.extend([(status, retry_after)] * n)
+            self._failures.extend([(status, retry_after, html)] * n)
 
     @property
     def issued(self) -> frozenset[str]:
@@ -247,11 +272,12 @@ class _HttpsEndpoint:
         raise NotImplementedError
 
     def answer_other(self, request: Request) -> Reply:
-        return Reply(404, {"error": "not_found"})
+        # A path the service does not serve gets the web server's page, not an OAuth2 error.
+        return Reply(404, html_page(404))
 
-    def transient_reply(self, status: int, retry_after: int | None) -> Reply:
+    def transient_reply(self, status: int, retry_after: int | None, html: bool = False) -> Reply:
         headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-        return Reply(status, self.transient_body(status), headers)
+        return Reply(status, html_page(status) if html else self.transient_body(status), headers)
 
     def transient_body(self, status: int) -> dict:
         return {"error": "temporarily_unavailable",
@@ -298,6 +324,15 @@ class FakeMicrosoftIdentity(_HttpsEndpoint):
         # client_id -> (http_status, error, aadsts_code, description): forced answers.
         self.error_for = dict(error_for or {})
         self.discovery_requests = 0
+        self._discovery_failures: list[tuple[int, bool]] = []
+
+    def fail_next_discovery_with_status(self, status: int, n: int = 1, html: bool = False):
+        """Answer the next `n` OpenID configuration requests with HTTP `status` (e.g. 429).
+
+        The body is Entra's JSON error, or with `html` an HTML page (`html_page`).
+        """
+        with self.lock:
+            self._discovery_failures.extend([(status, html)] * n)
 
     @property
     def authority_host(self) -> str:
@@ -316,11 +351,14 @@ class FakeMicrosoftIdentity(_HttpsEndpoint):
         parts = request.path.strip("/").split("/")
         if request.method == "GET" and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
             return self._discovery(parts[0])
-        return Reply(404, {"error": "not_found"})
+        return super().answer_other(request)
 
     def _discovery(self, tenant: str) -> Reply:
         with self.lock:
             self.discovery_requests += 1
+            failure = self._discovery_failures.pop(0) if self._discovery_failures else None
+        if failure:
+            return self.transient_reply(failure[0], None, html=failure[1])
         if tenant not in self.tenants:
             return self.aad_error(400, "invalid_tenant", 90002, _tenant_not_found(tenant))
         return Reply(200, self.openid_configuration(tenant))
