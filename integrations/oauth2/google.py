@@ -8,7 +8,7 @@ from django.conf import settings
 from integrations.errors import FailureClass
 
 from . import hints
-from .base import Token, TokenProvider, token_error, transient_http
+from .base import Token, TokenProvider, is_retryable_status, token_error, transient_http
 
 TOKEN_TIMEOUT = 15.0
 ERROR_HINTS = {
@@ -51,12 +51,12 @@ def post_token_request(data: dict) -> dict:
         response = requests.post(settings.GOOGLE_TOKEN_URL, data=data, timeout=TOKEN_TIMEOUT)
     except requests.RequestException:
         raise transient_http(None, "Google") from None
-    if response.status_code >= 500 or response.status_code == 429:
+    if is_retryable_status(response.status_code):
         raise transient_http(response.status_code, "Google")
     try:
         payload = response.json()
     except ValueError:
-        raise transient_http(response.status_code, "Google") from None
+        raise _not_json(response.status_code) from None
     if response.ok and payload.get("access_token"):
         return payload
     error = str(payload.get("error") or f"HTTP {response.status_code}")
@@ -64,3 +64,18 @@ def post_token_request(data: dict) -> dict:
     text = f"Google token endpoint: {error}" + (f" ({description})" if description else "")
     hint = ERROR_HINTS.get(error, hints.GOOGLE_OTHER)
     raise token_error(FailureClass.CONFIGURATION, text, hint)
+
+
+def _not_json(status: int):
+    """An answer that is not OAuth2 JSON: a 4xx page means the URL is not Google's token
+    endpoint (it will not change by itself); anything else may be a passing proxy page."""
+    if status < 400:
+        return transient_http(status, "Google")
+    return token_error(
+        FailureClass.CONFIGURATION,
+        f"Google token endpoint: HTTP {status} with a web page, not an OAuth2 answer, "
+        f"from {settings.GOOGLE_TOKEN_URL}",
+        "That address did not answer as Google's token endpoint does: check GOOGLE_TOKEN_URL "
+        "(normally https://oauth2.googleapis.com/token) and any proxy between this server "
+        "and Google.",
+    )

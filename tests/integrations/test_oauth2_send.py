@@ -325,3 +325,31 @@ def test_a_microsoft_discovery_page_without_an_entra_error_names_its_status(
     assert (attempt.stage, attempt.failure_class) == ("token", "configuration")
     assert "HTTP 404" in attempt.error and "AADSTS" not in attempt.error
     assert "MICROSOFT_AUTHORITY_HOST" in attempt.hint
+
+
+def test_a_wrong_google_token_url_is_a_configuration_failure_naming_it(
+    google, xoauth2_server, settings
+):
+    settings.GOOGLE_TOKEN_URL = f"{google.base_url}/oauth2/v4/token"  # answers an HTML 404
+    integration = google_integration(xoauth2_server)
+    [message] = queue(integration)
+    engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.failure_class) == ("token", "configuration")
+    assert "HTTP 404" in attempt.error and settings.GOOGLE_TOKEN_URL in attempt.error
+    assert "GOOGLE_TOKEN_URL" in attempt.hint
+    integration.refresh_from_db()
+    assert integration.needs_attention
+
+
+@pytest.mark.parametrize("status", [429, 502])
+def test_a_google_throttling_or_gateway_page_stays_transient(status, google, xoauth2_server):
+    google.fail_next_with_status(status, html=True)
+    integration = google_integration(xoauth2_server)
+    [message] = queue(integration)
+    engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.failure_class) == ("token", "transient")
+    assert f"HTTP {status}" in attempt.error
+    message = drain_until_settled(integration, message)
+    assert message.status == Status.SENT
