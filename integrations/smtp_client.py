@@ -103,7 +103,7 @@ class SmtpSession:
         try:
             self.smtp = self._open_authenticated()
         except DeliveryError as error:
-            if error.stage != "auth" or not self._refreshed_after_rejection():
+            if error.stage != "auth" or not self._refreshed_after_rejection(error):
                 raise
             self.notes.append(f"The server refused the first token ({error.summary}); "
                               "a fresh token was fetched and used.")
@@ -122,11 +122,11 @@ class SmtpSession:
                 hint=WHAT_TO_DO,
             )
 
-    def _refreshed_after_rejection(self) -> bool:
+    def _refreshed_after_rejection(self, error: DeliveryError) -> bool:
         if self.integration.auth_type != "oauth2":
             return False
         with self._step("token"):
-            return self.credentials.refresh_after_rejection(self.mailbox)
+            return self.credentials.refresh_after_rejection(self.mailbox, error)
 
     def _open_authenticated(self) -> smtplib.SMTP:
         smtp = self._connect()

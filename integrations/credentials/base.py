@@ -6,6 +6,7 @@ import smtplib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from integrations.errors import DeliveryError
     from integrations.models import SmtpIntegration
 
 
@@ -18,8 +19,9 @@ class Credentials:
     def prepare(self, *, mailbox: str | None = None) -> None:
         """Obtain what AUTH needs before connecting (an OAuth2 token); raises DeliveryError."""
 
-    def refresh_after_rejection(self, mailbox: str) -> bool:
-        """After AUTH failed: get fresh credentials for one more try; False when there are none."""
+    def refresh_after_rejection(self, mailbox: str, error: DeliveryError) -> bool:
+        """After AUTH failed with `error`: get fresh credentials for one more try; False when
+        there are none, or when fresh ones would not change the answer."""
         return False
 
     def authenticate(self, smtp: smtplib.SMTP, *, mailbox: str) -> None:

@@ -6,10 +6,18 @@ import base64
 import json
 import smtplib
 
+from integrations.errors import DeliveryError
 from integrations.oauth2 import provider_for
 from integrations.oauth2.cache import CachedToken, TokenCache
 
 from .base import Credentials
+
+# What a server answers an expired or revoked token with: 535 and no more specific reason
+# (Exchange 5.7.3, Gmail 5.7.8 or 5.7.1 after its JSON challenge, RFC 4954's 5.7.8). Other
+# refusals (535 5.7.139: SMTP AUTH disabled; 454: try later; a dropped connection) would
+# refuse a new token too, so fetching one only costs a request on every retry.
+STALE_TOKEN_REPLY = 535
+STALE_TOKEN_ENHANCED_CODES = frozenset({"", "5.7.1", "5.7.3", "5.7.8"})
 
 
 class OAuth2Credentials(Credentials):
@@ -45,9 +53,10 @@ class OAuth2Credentials(Credentials):
                 text = f"{text} [server said: {self.challenge}]"
             raise smtplib.SMTPAuthenticationError(exc.smtp_code, text.encode()) from None
 
-    def refresh_after_rejection(self, mailbox: str) -> bool:
-        """Once per session: drop a rejected token and fetch another. False when spent."""
-        if self.retried or self.token is None:
+    def refresh_after_rejection(self, mailbox: str, error: DeliveryError) -> bool:
+        """Once per session: drop a refused token and fetch another. False when spent, or
+        when the refusal is not one a stale token gets."""
+        if self.retried or self.token is None or not could_be_a_stale_token(error):
             return False
         self.retried = True
         self.token = self._cache(mailbox).get(rejected=self.token.access_token)
@@ -61,6 +70,11 @@ class OAuth2Credentials(Credentials):
 
     def _cache(self, mailbox: str | None) -> TokenCache:
         return TokenCache(self.provider, mailbox or self.integration.username)
+
+
+def could_be_a_stale_token(error: DeliveryError) -> bool:
+    return (error.smtp_code == STALE_TOKEN_REPLY
+            and error.enhanced_code in STALE_TOKEN_ENHANCED_CODES)
 
 
 def _describe_challenge(challenge: bytes) -> str:

@@ -353,3 +353,41 @@ def test_a_google_throttling_or_gateway_page_stays_transient(status, google, xoa
     assert f"HTTP {status}" in attempt.error
     message = drain_until_settled(integration, message)
     assert message.status == Status.SENT
+
+
+@pytest.mark.parametrize(
+    "refusal, failure_class",
+    [
+        ("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for "
+         "the Tenant. Visit https://aka.ms/smtp_auth_disabled [AM0PR.PROD.OUTLOOK.COM]",
+         "configuration"),
+        ("454 4.7.0 Cannot authenticate due to temporary system problem", "transient"),
+    ],
+)
+def test_an_auth_refusal_a_new_token_cannot_fix_fetches_no_second_token(
+    refusal, failure_class, microsoft, xoauth2_server
+):
+    xoauth2_server.xoauth2_validator = lambda user, token: False
+    xoauth2_server.xoauth2_style = "microsoft"
+    xoauth2_server.xoauth2_refusal = refusal
+    integration = microsoft_integration(xoauth2_server)
+    [message] = queue(integration)
+    engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.smtp_code, attempt.failure_class) == (
+        "auth", int(refusal[:3]), failure_class
+    )
+    assert microsoft.token_requests == 1
+    assert len(xoauth2_server.auth_attempts) == 1
+    assert "fresh token" not in attempt.error
+
+
+def test_a_refused_microsoft_token_is_replaced_once(microsoft, xoauth2_server):
+    xoauth2_server.xoauth2_validator = lambda user, token: False
+    xoauth2_server.xoauth2_style = "microsoft"
+    integration = microsoft_integration(xoauth2_server)
+    [message] = queue(integration)
+    engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.smtp_code, attempt.enhanced_code) == (535, "5.7.3")
+    assert microsoft.token_requests == 2  # 5.7.3 is also what an expired token gets

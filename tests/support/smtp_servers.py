@@ -64,7 +64,8 @@ class SmtpTestServer:
       advertise_starttls: False plays a server that does not offer STARTTLS.
       credentials: {login: password} enables and requires AUTH PLAIN/LOGIN.
       xoauth2_validator: (user, token) -> bool enables and requires AUTH XOAUTH2;
-        xoauth2_style ("gmail" or "microsoft") picks how a refusal looks.
+        xoauth2_style ("gmail" or "microsoft") picks how a refusal looks;
+        xoauth2_refusal replaces the style's final reply (e.g. a 5.7.139 or a 454).
       fail_first_n: (n, reply): the first n MAIL FROM get `reply`; a 421 also hangs up.
       reject_rcpt: {address: reply} refuses those recipients at RCPT.
       drop_in_data_first_n: the first n messages lose the connection before the 250.
@@ -85,6 +86,7 @@ class SmtpTestServer:
         credentials: dict[str, str] | None = None,
         xoauth2_validator: XOAuth2Validator | None = None,
         xoauth2_style: Literal["gmail", "microsoft"] = "gmail",
+        xoauth2_refusal: str = "",
         fail_first_n: tuple[int, str] | None = None,
         reject_rcpt: dict[str, str] | None = None,
         drop_in_data_first_n: int = 0,
@@ -102,6 +104,7 @@ class SmtpTestServer:
         self.advertise_starttls = advertise_starttls
         self.credentials = dict(credentials or {})
         self.xoauth2_validator, self.xoauth2_style = xoauth2_validator, xoauth2_style
+        self.xoauth2_refusal = xoauth2_refusal
         self.reject_rcpt = {rcpt.lower(): reply for rcpt, reply in (reject_rcpt or {}).items()}
         self.reject_data = reject_data
         self.pipelining = pipelining
@@ -342,7 +345,8 @@ class _SMTP(SMTP):
             error = json.dumps(GMAIL_XOAUTH2_ERROR, separators=(",", ":"))
             if await self.challenge_auth(error) is MISSING:
                 return AuthResult(success=False, handled=True)
-        return AuthResult(success=False, handled=False, message=XOAUTH2_REFUSALS[style])
+        refusal = self.owner.xoauth2_refusal or XOAUTH2_REFUSALS[style]
+        return AuthResult(success=False, handled=False, message=refusal)
 
     async def _xoauth2_response(self, args: list[str]) -> bytes | object | None:
         """The decoded XOAUTH2 string (asked for if not inline); MISSING if aborted, None if bad."""
