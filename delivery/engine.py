@@ -200,7 +200,7 @@ class BatchSession:
             moved_to = alternative_for(message)
             self.failover_to = self.failover_to or moved_to
         return Outcome(message, started, error.stage, error=error, moved_to=moved_to,
-                       note=note, finished_at=timezone.now())
+                       refused=error.refused_recipients, note=note, finished_at=timezone.now())
 
     def _unexpected(self, exc: Exception) -> DeliveryError:
         """A failure nothing classified (a bug, or a service such as Redis failing)."""
@@ -272,8 +272,13 @@ class BatchSession:
                 "message into MIME (see the worker log). It is retried with backoff; report it "
                 "with this message's id if it keeps failing.",
             ) from exc
-        refused = session.send(envelope_address(message.from_email), list(by_envelope), content)
-        return {by_envelope.get(addr, addr): reply for addr, reply in refused.items()}
+        try:
+            refused = session.send(envelope_address(message.from_email), list(by_envelope),
+                                   content)
+        except DeliveryError as error:
+            error.refused_recipients = _as_queued(error.refused_recipients, by_envelope)
+            raise
+        return _as_queued(refused, by_envelope)
 
     def _after_failure(self, error: DeliveryError) -> None:
         if error.stage in SESSION_STAGES or error.smtp_code in SESSION_ENDING_CODES:
@@ -341,3 +346,8 @@ class BatchSession:
         session, self.session = self.session, None
         if session is not None:
             session.close()
+
+
+def _as_queued(refused: dict, by_envelope: dict[str, str]) -> dict:
+    """Refusals keyed by the recipient as the message stores it, not its envelope form."""
+    return {by_envelope.get(addr, addr): reply for addr, reply in refused.items()}

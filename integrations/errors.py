@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -35,6 +35,9 @@ class DeliveryError(Exception):
     smtp_code: int | None = None
     enhanced_code: str = ""
     hint: str = ""
+    # When every recipient was refused: each one's (code, text), so the permanent refusals
+    # are recorded as such even when the temporary ones make the error transient.
+    refused_recipients: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__(self.summary)

@@ -287,10 +287,13 @@ class SmtpSession:
         return code, reply
 
     def recipients_refused_error(self, refused: dict) -> DeliveryError:
-        """Every recipient refused: transient when any refusal was temporary."""
+        """Every recipient refused: transient when any refusal was temporary. The error
+        carries every refusal, so those that were permanent are not tried again."""
         errors = [self._classified("rcpt", code, text) for code, text in refused.values()]
         transient = [e for e in errors if e.failure_class is FailureClass.TRANSIENT]
-        return (transient or errors)[0]
+        error = (transient or errors)[0]
+        error.refused_recipients = dict(refused)
+        return error
 
     def take_notes(self) -> str:
         notes, self.notes = self.notes, []

@@ -273,6 +273,31 @@ def test_a_recipient_refused_with_552_at_rcpt_is_tried_again_not_dropped(server,
     ]
 
 
+@pytest.mark.parametrize(
+    "server",
+    [{"reject_rcpt": {"gone@example.org": "550 5.1.1 The email account does not exist",
+                      "full@example.org": "452 4.2.2 Mailbox full, try again later"}}],
+    indirect=True,
+)
+def test_every_recipient_refused_the_permanent_ones_are_recorded_and_not_retried(
+    server, settings
+):
+    settings.DELIVERY_RETRY_BASE_SECONDS = settings.DELIVERY_RETRY_MAX_SECONDS = 60
+    integration = make_integration(server)
+    message = queue(integration, to=["gone@example.org", "full@example.org"])
+    engine.drain(integration.pk)
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED
+    assert list(message.refused_recipients) == ["gone@example.org"]
+    assert message.attempts.get().failure_class == "transient"
+    server.reject_rcpt = {}
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    engine.drain(integration.pk)
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert [m.rcpt_tos for m in server.messages] == [["full@example.org"]]
+
+
 @pytest.mark.parametrize("server", [{"drop_in_data_first": 1}], indirect=True)
 def test_a_connection_dropped_mid_data_is_retried_and_delivered_once(server):
     integration = make_integration(server)
