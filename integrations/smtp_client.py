@@ -383,6 +383,19 @@ class SmtpSession:
                 "always verified: use the host name on the certificate, or add the CA to the "
                 "system trust store (or SSL_CERT_FILE).",
             ) from None
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError) as exc:
+            # The connection ended mid-handshake (closed, or reset, which may also arrive as
+            # ConnectionResetError below): the network or a busy server, not the TLS setup,
+            # which fails with an alert (protocol version, handshake failure) instead.
+            # (Exchange resets TLS 1.0/1.1 clients, but tls_context() offers 1.2 or later.)
+            raise DeliveryError(
+                stage=stage,
+                failure_class=FailureClass.TRANSIENT,
+                text=f"Connection lost during TLS: {exc.reason or exc}",
+                hint="The server closed the connection before TLS was set up; the message "
+                "will be retried. If it keeps happening, check the port and TLS mode (465 is "
+                "implicit TLS, 587 is STARTTLS).",
+            ) from None
         except ssl.SSLError as exc:
             raise DeliveryError(
                 stage="tls",

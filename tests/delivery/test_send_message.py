@@ -10,7 +10,7 @@ from delivery.api import send_email
 from delivery.models import Message, SendAttempt, Status
 from tests.factories import drain_until_settled, make_integration
 from tests.support.certs import TestCA
-from tests.support.smtp_servers import SmtpTestServer
+from tests.support.smtp_servers import HandshakeDropServer, SmtpTestServer
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +95,34 @@ def test_an_untrusted_certificate_fails_at_the_tls_stage(test_ca, ca):
     assert (attempt.stage, attempt.succeeded) == ("tls", False)
     assert "certificate" in attempt.error.lower() and attempt.hint
     assert server.messages == []
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
+@pytest.mark.parametrize("mode", ["starttls", "implicit"])
+def test_a_connection_lost_during_the_tls_handshake_is_retried(mode, reset, settings):
+    with HandshakeDropServer(tls=mode, reset=reset) as server:
+        if mode == "implicit":
+            settings.SMTP_IMPLICIT_TLS_PORTS = [server.port]
+        integration = make_integration(host=server.host, port=server.port, use_tls=True)
+        message = queue(integration)
+        engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.failure_class) == ("tls", "transient")
+    assert "retried" in attempt.hint and "handshake failed" not in attempt.error
+    integration.refresh_from_db()
+    assert not integration.needs_attention
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED
+
+
+def test_implicit_tls_to_a_plain_text_server_stays_a_configuration_failure(server, settings):
+    settings.SMTP_IMPLICIT_TLS_PORTS = [server.port]  # TLS to a server that speaks none
+    integration = make_integration(server, use_tls=True)
+    message = queue(integration)
+    engine.drain(integration.pk)
+    attempt = SendAttempt.objects.get(message=message)
+    assert (attempt.stage, attempt.failure_class) == ("tls", "configuration")
+    assert "TLS handshake failed" in attempt.error
 
 
 def test_without_starttls_nothing_is_sent_in_plain_text(test_ca):
