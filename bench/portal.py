@@ -93,7 +93,10 @@ def main() -> None:
 
     setup_test_environment()
     populate(args.messages)
+    from django.contrib.auth.models import Permission
+
     user = get_user_model().objects.create_user("bench", "b@example.com", "x", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_message"))  # the log
     client = Client()
     client.force_login(user)
     print(f"\nportal with {args.messages:,} messages (median of 10 requests)")

@@ -7,6 +7,7 @@ from django.db.models import Count
 
 from .requeue import requeue_failed
 from .models import Message, SendAttempt
+from .permissions import RETRY_MESSAGES
 
 
 class SendAttemptInline(admin.TabularInline):
@@ -61,7 +62,11 @@ class MessageAdmin(admin.ModelAdmin):
     def attempts(self, obj: Message) -> int:
         return obj.attempt_total
 
-    @admin.action(description="Retry the selected failed messages (queues them, sends nothing)")
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm(RETRY_MESSAGES)
+
+    @admin.action(description="Retry the selected failed messages (queues them, sends nothing)",
+                  permissions=("retry",))
     def retry_messages(self, request, queryset) -> None:
         count = requeue_failed(queryset)
         self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)

@@ -83,6 +83,9 @@ class Message(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
+        # Retrying sends mail again, so it is granted on its own: the admin's message page is
+        # view-only, and viewing the log must not imply resending from it.
+        permissions = [("retry_message", "Can retry failed messages")]
         indexes = [
             models.Index(
                 fields=("integration", "next_attempt_at"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from delivery.models import Message, Status
+from delivery.permissions import RETRY_MESSAGES, VIEW_MESSAGES
 from delivery.requeue import requeue_failed
 from integrations.testing import QuotaExceeded, run_integration_test
 
@@ -33,6 +35,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @staff_member_required
+@permission_required(VIEW_MESSAGES, raise_exception=True)
 def message_log(request: HttpRequest) -> HttpResponse:
     """The filtered, paginated message log."""
     form = LogFilterForm(request.GET or None)
@@ -45,6 +48,7 @@ def message_log(request: HttpRequest) -> HttpResponse:
 
 
 @staff_member_required
+@permission_required(VIEW_MESSAGES, raise_exception=True)
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One message: headers, bodies, attachments and the attempt timeline."""
     message = get_object_or_404(queries.message_with_integration(pk))
@@ -68,6 +72,7 @@ def _attachment(stored: dict) -> dict:
 
 
 @staff_member_required
+@permission_required(RETRY_MESSAGES, raise_exception=True)
 @require_POST
 def retry_message(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue one failed message again; a worker sends it."""
@@ -80,6 +85,7 @@ def retry_message(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_member_required
+@permission_required(RETRY_MESSAGES, raise_exception=True)
 @require_POST
 def retry_failed(request: HttpRequest) -> HttpResponse:
     """Queue again every failed message the log's filters select."""

@@ -58,3 +58,45 @@ def test_the_message_page_is_read_only_and_cannot_touch_the_row(admin_client):
     assert response.status_code == 403
     message.refresh_from_db()
     assert (message.status, message.updated_at) == (Status.FAILED, last_week)
+
+
+def staff_who_may_only_view_messages(django_user_model):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("viewer", "v@example.com", "pw",
+                                                 is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_message"))
+    return user
+
+
+def test_staff_who_may_only_view_messages_are_not_offered_retry_nor_can_forge_it(
+        client, django_user_model):
+    client.force_login(staff_who_may_only_view_messages(django_user_model))
+    make_integration()
+    message = send_email(to="bob@example.org", subject="x", text="x")
+    Message.objects.filter(pk=message.pk).update(status=Status.FAILED)
+    changelist = client.get("/admin/delivery/message/")
+    assert changelist.status_code == 200
+    assert "retry_messages" not in changelist.content.decode()
+    client.post("/admin/delivery/message/", {
+        "action": "retry_messages", "_selected_action": [message.pk],
+    })
+    message.refresh_from_db()
+    assert message.status == Status.FAILED
+
+
+def test_staff_given_the_retry_permission_may_retry(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    user = staff_who_may_only_view_messages(django_user_model)
+    user.user_permissions.add(Permission.objects.get(codename="retry_message"))
+    client.force_login(user)
+    make_integration()
+    message = send_email(to="bob@example.org", subject="x", text="x")
+    Message.objects.filter(pk=message.pk).update(status=Status.FAILED)
+    response = client.post("/admin/delivery/message/", {
+        "action": "retry_messages", "_selected_action": [message.pk],
+    }, follow=True)
+    assert "1 message(s) queued again" in response.content.decode()
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED

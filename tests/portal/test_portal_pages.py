@@ -26,7 +26,9 @@ def staff_user(django_user_model):
 
     user = django_user_model.objects.create_user("staff", "staff@example.com", "pw",
                                                  is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="change_smtpintegration"))
+    user.user_permissions.add(*Permission.objects.filter(codename__in=[
+        "change_smtpintegration", "view_message", "retry_message",
+    ]))
     return user
 
 
@@ -83,6 +85,44 @@ def test_logged_in_users_without_staff_status_are_sent_to_login(client, django_u
         response = getattr(client, method)(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"], url
     assert Message.objects.get().status == Status.FAILED
+
+
+def staff_with(django_user_model, *codenames: str):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("limited", "l@example.com", "pw",
+                                                 is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def test_staff_without_permissions_can_neither_read_nor_retry_messages(client,
+                                                                       django_user_model):
+    client.force_login(staff_with(django_user_model))
+    message = make_message(make_integration(), status=Status.FAILED, text="Private body",
+                           to=["secret-recipient@example.org"])
+    for url in ("/portal/messages/", f"/portal/messages/{message.pk}/"):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert b"secret-recipient@example.org" not in response.content
+    for url in (f"/portal/messages/{message.pk}/retry/", "/portal/messages/retry-failed/"):
+        assert client.post(url).status_code == 403, url
+    message.refresh_from_db()
+    assert message.status == Status.FAILED
+    assert 'href="/portal/messages/"' not in page_of(client, "/portal/")  # no dead link
+
+
+def test_staff_who_may_view_messages_but_not_retry_see_no_retry_and_cannot_forge_one(
+        client, django_user_model):
+    client.force_login(staff_with(django_user_model, "view_message"))
+    message = make_message(make_integration(), status=Status.FAILED, text="Readable body")
+    assert "Readable body" in page_of(client, f"/portal/messages/{message.pk}/")
+    assert 'id="retry"' not in page_of(client, f"/portal/messages/{message.pk}/")
+    assert 'id="retry-failed"' not in page_of(client, "/portal/messages/")
+    for url in (f"/portal/messages/{message.pk}/retry/", "/portal/messages/retry-failed/"):
+        assert client.post(url).status_code == 403, url
+    message.refresh_from_db()
+    assert message.status == Status.FAILED
 
 
 def test_the_nav_links_every_section_and_logs_out_with_a_post(staff):

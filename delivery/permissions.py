@@ -1,0 +1,8 @@
+"""Who may read the send log and who may send its mail again, in the admin and the portal."""
+
+from __future__ import annotations
+
+# Message bodies and recipients are the organisation's mail: staff status alone is not enough.
+VIEW_MESSAGES = "delivery.view_message"
+# Declared in Message.Meta.permissions; superusers have it like every other permission.
+RETRY_MESSAGES = "delivery.retry_message"
