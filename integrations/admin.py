@@ -14,6 +14,7 @@ from django.utils.text import Truncator
 
 from senders.admin import SenderInline
 
+from .diagnostics import Report
 from .forms import GmailCodeForm, SmtpIntegrationForm, TestEmailForm
 from .models import SECRET_FIELDS, AuthType, IntegrationTest, SmtpIntegration
 from .oauth2.google_consent import ConsentError, consent_url, exchange_code
@@ -140,6 +141,8 @@ class SmtpIntegrationAdmin(admin.ModelAdmin):
         own = [
             path("<int:pk>/test/", self.admin_site.admin_view(self.test_view),
                  name="integrations_smtpintegration_test"),
+            path("<int:pk>/test/<int:run_pk>/", self.admin_site.admin_view(self.test_view),
+                 name="integrations_smtpintegration_test_result"),
             path("<int:pk>/gmail/", self.admin_site.admin_view(self.gmail_view),
                  name="integrations_smtpintegration_gmail"),
         ]
@@ -151,26 +154,31 @@ class SmtpIntegrationAdmin(admin.ModelAdmin):
             raise PermissionDenied
         return integration
 
-    def test_view(self, request, pk: int):
+    def test_view(self, request, pk: int, run_pk: int | None = None):
+        """The test form; after a test, the stored result of that run (Post/Redirect/Get)."""
         integration = self._changeable(request, pk)
-        report = run = None
-        form = TestEmailForm(
-            request.POST or None, integration=integration,
-            initial={"to": request.user.email},
-        )
+        run = get_object_or_404(integration.test_runs, pk=run_pk) if run_pk else None
+        initial = {"to": run.to, "sender": run.sender} if run else {"to": request.user.email}
+        form = TestEmailForm(request.POST or None, integration=integration, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
-                run, report = run_integration_test(
+                run, _ = run_integration_test(
                     integration, to=form.cleaned_data["to"],
                     sender=form.cleaned_data["sender"] or None, user=request.user,
                 )
             except QuotaExceeded as exc:
                 form.add_error(None, str(exc))
+            else:
+                # Showing the result in the POST's answer made a browser refresh send another
+                # test email; the result page shows the stored run, so a refresh sends nothing.
+                url = reverse("admin:integrations_smtpintegration_test_result",
+                              args=[pk, run.pk])
+                return HttpResponseRedirect(url)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Test integration: {integration.name}",
             "integration": integration, "opts": self.model._meta, "form": form,
-            "report": report, "run": run,
+            "run": run, "report": Report.from_json(run.steps) if run else None,
         }
         return TemplateResponse(request, "admin/integrations/test_integration.html", context)
 

@@ -59,6 +59,11 @@ class Report:
     def as_json(self) -> list[dict]:
         return [asdict(step) for step in self.steps]
 
+    @classmethod
+    def from_json(cls, steps: list[dict]) -> Report:
+        """The report of a stored run (IntegrationTest.steps), to show it again."""
+        return cls(steps=[Step(**step) for step in steps])
+
 
 class _Recorder:
     """Collects what each SmtpSession stage did into the report's steps."""

@@ -76,14 +76,42 @@ def test_the_admin_test_page_shows_each_step(admin_client, admin_user, server):
     url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
     page = admin_client.get(url).content.decode()
     assert admin_user.email in page and "app@example.com" in page  # the defaults
-    html = admin_client.post(url, {"to": "me@example.org", "sender": "App <app@example.com>"}
-                             ).content.decode()
+    html = admin_client.post(url, {"to": "me@example.org", "sender": "App <app@example.com>"},
+                             follow=True).content.decode()
     assert "Failed at AUTH" in html and "535" in html and "What to do" in html
     integration.password = "right"
     integration.save()
-    html = admin_client.post(url, {"to": "me@example.org", "sender": "App <app@example.com>"}
-                             ).content.decode()
+    html = admin_client.post(url, {"to": "me@example.org", "sender": "App <app@example.com>"},
+                             follow=True).content.decode()
     assert "All steps succeeded" in html
+
+
+def test_the_admin_test_redirects_to_its_stored_result_so_a_refresh_sends_nothing(
+        admin_client, server):
+    integration = make_integration(server, username="app", password="right")
+    url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
+    response = admin_client.post(url, {"to": "me@example.org",
+                                       "sender": "App <app@example.com>"})
+    assert response.status_code == 302  # Post/Redirect/Get
+    run = IntegrationTest.objects.get()
+    result_url = reverse("admin:integrations_smtpintegration_test_result",
+                         args=[integration.pk, run.pk])
+    assert response["Location"] == result_url
+    for _ in range(2):  # the redirect, then the browser's refresh
+        html = admin_client.get(result_url).content.decode()
+        assert "All steps succeeded" in html and "<td>RCPT TO</td>" in html
+        assert 'value="me@example.org"' in html  # ready for another test
+    assert len(server.wait_for_messages(1)) == 1 and IntegrationTest.objects.count() == 1
+
+
+def test_a_test_result_is_only_found_under_its_own_integration(admin_client, server):
+    tested = make_integration(server, username="app", password="right")
+    other = make_integration(server, name="Other")
+    admin_client.post(reverse("admin:integrations_smtpintegration_test", args=[tested.pk]),
+                      {"to": "me@example.org", "sender": "App <app@example.com>"})
+    run = IntegrationTest.objects.get()
+    wrong = reverse("admin:integrations_smtpintegration_test_result", args=[other.pk, run.pk])
+    assert admin_client.get(wrong).status_code == 404
 
 
 def test_the_eleventh_test_email_in_an_hour_is_refused(admin_client, server):
@@ -91,7 +119,8 @@ def test_the_eleventh_test_email_in_an_hour_is_refused(admin_client, server):
     url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
     data = {"to": "me@example.org", "sender": "App <app@example.com>"}
     for _ in range(10):
-        assert "All steps succeeded" in admin_client.post(url, data).content.decode()
+        assert "All steps succeeded" in admin_client.post(url, data, follow=True
+                                                          ).content.decode()
     html = admin_client.post(url, data).content.decode()
     assert "10 test emails in this hour" in html
     assert len(server.messages) == 10
@@ -168,14 +197,15 @@ def test_a_password_with_non_ascii_characters_logs_in_over_utf8(admin_client):
         integration = make_integration(utf8_server, username="app", password="Grüße-2024")
         url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
         response = admin_client.post(url, {"to": "me@example.org",
-                                           "sender": "App <app@example.com>"})
+                                           "sender": "App <app@example.com>"}, follow=True)
         assert response.status_code == 200
         assert "All steps succeeded" in response.content.decode()
         assert utf8_server.auth_attempts == [("PLAIN", "app")]
         integration.password = "Grüße-2025"
         integration.save()
         html = admin_client.post(url, {"to": "me@example.org",
-                                       "sender": "App <app@example.com>"}).content.decode()
+                                       "sender": "App <app@example.com>"},
+                                 follow=True).content.decode()
     assert "Failed at AUTH" in html and "535" in html
 
 
@@ -184,8 +214,8 @@ def test_an_internationalised_ehlo_hostname_is_sent_as_its_a_label(admin_client,
     integration = make_integration(server, username="app", password="right",
                                    ehlo_hostname="mäil.example.com")
     url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
-    html = admin_client.post(url, {"to": "me@example.org", "sender": "App <app@example.com>"}
-                             ).content.decode()
+    html = admin_client.post(url, {"to": "me@example.org", "sender": "App <app@example.com>"},
+                             follow=True).content.decode()
     assert "All steps succeeded" in html
     assert server.ehlo_hostnames == ["xn--mil-qla.example.com"]
 
