@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+# What email.headerregistry.Address refuses in a display name.
+LINE_BREAKS = re.compile(r"[\r\n]+")
 
 
 class Sender(models.Model):
@@ -41,8 +47,14 @@ class Sender(models.Model):
     def formatted(self) -> str:
         from email.headerregistry import Address
 
-        return str(Address(display_name=self.name, addr_spec=self.email))
+        # clean() refuses line breaks, but rows saved before it or from the shell may have
+        # them, and Address raises ValueError on CR/LF: show such a name on one line.
+        name = LINE_BREAKS.sub(" ", self.name)
+        return str(Address(display_name=name, addr_spec=self.email))
 
     def clean(self) -> None:
         # Case differences must not make two senders of one address.
         self.email = (self.email or "").strip().lower()
+        # A text input cannot type one, a crafted POST can; it would be a header injection.
+        if LINE_BREAKS.search(self.name or ""):
+            raise ValidationError({"name": "A display name cannot contain a line break."})

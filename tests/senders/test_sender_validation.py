@@ -190,3 +190,38 @@ def test_two_stored_senders_trading_addresses_is_a_form_error(admin_client):
     assert "b@example.com is still the address of another sender" in response.text
     assert set(integration.senders.values_list("pk", "email")) == {
         (a.pk, "a@example.com"), (b.pk, "b@example.com")}
+
+
+# -- display names ----------------------------------------------------------------------------
+
+CRAFTED_NAME = "Support\r\nBcc: victim@example.org"
+
+
+def test_a_display_name_with_a_line_break_is_a_form_error_on_the_name(admin_client):
+    # A text input cannot type one, a crafted POST can: Sender.formatted then raised
+    # ValueError wherever the sender was shown or used as From.
+    data = integration_data("Relay", row("a@example.com", default=True, name=CRAFTED_NAME))
+    response = admin_client.post(ADD_URL, data)
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.errors
+    assert "line break" in str(errors[0]["name"])
+    assert not SmtpIntegration.objects.exists()
+
+
+def test_the_sender_admin_refuses_a_display_name_with_a_line_break(admin_client):
+    integration = relay_with()
+    response = admin_client.post(SENDER_ADD_URL, {"integration": integration.pk,
+                                                  "name": "Sup\nport", "email": "s@example.com"})
+    assert response.status_code == 200
+    assert "line break" in str(response.context["adminform"].form.errors["name"])
+    assert not integration.senders.exists()
+
+
+def test_a_stored_display_name_with_a_line_break_is_shown_on_one_line(admin_client):
+    # Rows written before the check (or from the shell) must not 500 the pages showing them.
+    integration = relay_with()
+    sender = Sender.objects.create(integration=integration, email="s@example.com",
+                                   name=CRAFTED_NAME, is_default=True)
+    assert sender.formatted == '"Support Bcc: victim@example.org" <s@example.com>'
+    assert admin_client.get(change_url(integration)).status_code == 200
+    assert admin_client.get(reverse("admin:senders_sender_changelist")).status_code == 200
