@@ -8,9 +8,11 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from senders.admin import SenderInline
 
@@ -127,6 +129,12 @@ class SmtpIntegrationAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
+    # A crash while saving would otherwise print the typed secrets in the error report (the
+    # DEBUG page, the mail to ADMINS). Add and change both go through changeform_view.
+    @method_decorator(sensitive_post_parameters(*SECRET_FIELDS))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
         extra_context = {
@@ -182,6 +190,8 @@ class SmtpIntegrationAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/integrations/test_integration.html", context)
 
+    # The pasted code (or redirected address) is exchangeable for a refresh token.
+    @method_decorator(sensitive_post_parameters("pasted"))
     def gmail_view(self, request, pk: int):
         integration = self._changeable(request, pk)
         form = GmailCodeForm(request.POST or None)

@@ -199,6 +199,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Marked POST parameters and variables (integration secrets, the Gmail code) are hidden in
+# error reports even when DEBUG is on.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "notifuse_smtp.error_reports.MarkedSecretsAlwaysHidden"
+
 # --- Logging -----------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.errors import DeliveryError
 
@@ -46,6 +47,8 @@ def extract_code(pasted: str) -> str:
     return unquote(pasted)
 
 
+# The pasted code and Google's answer (the refresh token) stay out of error reports.
+@sensitive_variables("pasted", "code", "payload", "refresh_token")
 def exchange_code(integration, pasted: str, redirect_uri: str = DEFAULT_REDIRECT_URI) -> str:
     """Exchange the code for a refresh token and store it (encrypted); return a summary."""
     code = extract_code(pasted)
