@@ -77,10 +77,13 @@ def test_staff_set_up_test_and_recover_an_integration(
     assert "535" in failed_row and "What to do" in failed_row
     screenshot("test-integration-failed")
 
-    # Mail sent meanwhile fails (one attempt allowed here) and shows in the portal.
-    start_worker(DELIVERY_MAX_ATTEMPTS="1")
+    # Mail sent meanwhile is held for the fix until its deadline (a few seconds here: its
+    # next try would come after it), then fails and shows in the portal.
+    settings.DELIVERY_MAX_AGE = 5
+    start_worker()
     message = send_email(to="customer@example.org", subject="Your invoice", text="Attached.")
     wait_until(lambda: Message.objects.get(pk=message.pk).status == Status.FAILED, timeout=30)
+    assert "deadline" in Message.objects.get(pk=message.pk).last_error
     page.goto("/portal/messages/?status=failed")
     page.click("text=Your invoice")
     assert "535" in page.inner_text("#attempts")

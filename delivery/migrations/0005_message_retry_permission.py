@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('delivery', '0003_idempotency_key_partial_unique'),
+        ('delivery', '0004_attempts_before_retry'),
     ]
 
     operations = [
