@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Count
 
+from notifuse_smtp import admin_lists
+
 from .requeue import requeue_failed
 from .models import Message, SendAttempt
 from .permissions import RETRY_MESSAGES
@@ -29,7 +31,7 @@ class SendAttemptInline(admin.TabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(admin_lists.ModelAdmin):
     list_display = (
         "id", "created_at", "status", "kind", "integration", "recipients", "subject",
         "attempts", "last_error",

@@ -16,6 +16,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from senders.admin import SenderInline
 
+from notifuse_smtp import admin_lists
+
 from .diagnostics import Report
 from .forms import GmailCodeForm, SmtpIntegrationForm, TestEmailForm
 from .models import SECRET_FIELDS, AuthType, IntegrationTest, SmtpIntegration
@@ -33,7 +35,7 @@ HINT_CHARS = 140
 
 
 @admin.register(SmtpIntegration)
-class SmtpIntegrationAdmin(admin.ModelAdmin):
+class SmtpIntegrationAdmin(admin_lists.ModelAdmin):
     form = SmtpIntegrationForm
     inlines = (SenderInline,)
     list_display = (
@@ -226,7 +228,7 @@ class SmtpIntegrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(IntegrationTest)
-class IntegrationTestAdmin(admin.ModelAdmin):
+class IntegrationTestAdmin(admin_lists.ModelAdmin):
     list_display = ("created_at", "integration", "to", "ok", "failed_step", "requested_by")
     list_filter = ("ok", "integration")
     list_select_related = ("integration", "requested_by")

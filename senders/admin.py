@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from notifuse_smtp import admin_lists
+
 from .models import Sender
 
 
@@ -66,7 +68,7 @@ class SenderInline(admin.TabularInline):
 
 
 @admin.register(Sender)
-class SenderAdmin(admin.ModelAdmin):
+class SenderAdmin(admin_lists.ModelAdmin):
     """Every sender, so staff can find which integration owns an address."""
 
     list_display = ("email", "name", "integration", "is_default")

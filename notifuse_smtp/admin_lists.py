@@ -1,0 +1,18 @@
+"""Admin list pages that answer a hand-made filter with Django's "invalid lookup" page."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+
+
+class ModelAdmin(admin.ModelAdmin):
+    """Django's date hierarchy turns ?created_at__year=0 (or a 20-digit year) into a
+    ValueError or OverflowError, a server error page; other bad lookups it already reports
+    as invalid. These are reported the same way."""
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except (ValueError, OverflowError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
