@@ -14,7 +14,12 @@ from .models import Status
 
 def requeue_failed(queryset) -> int:
     """Queue failed messages again with a fresh deadline and a fresh set of attempts; a
-    worker sends them."""
+    worker sends them.
+
+    Recipients refused for good are tried again too (staff retry once the mailbox exists);
+    those that took the message are not. Left refused, a message every recipient refused
+    had nobody left to send to.
+    """
     now = timezone.now()
     failed = queryset.filter(status=Status.FAILED)
     integration_ids = set(failed.values_list("integration_id", flat=True))
@@ -23,6 +28,7 @@ def requeue_failed(queryset) -> int:
         next_attempt_at=now,
         deadline=now + timedelta(seconds=settings.DELIVERY_MAX_AGE),
         attempts_before_retry=F("attempt_count"),
+        refused_recipients={},
         updated_at=now,
     )
     for integration_id in integration_ids:

@@ -113,3 +113,29 @@ def test_a_staff_retry_gives_a_message_that_gave_up_a_fresh_set_of_attempts(sett
         assert len(server.messages) == 1
     assert list(message.attempts.order_by("number").values_list("number", flat=True)) == [
         1, 2, 3, 4]
+
+
+@pytest.mark.django_db
+def test_a_staff_retry_of_mail_every_recipient_refused_tries_those_recipients_again():
+    # A message failed because its one recipient was refused for good (the mailbox did not
+    # exist). Staff create the mailbox and press Retry: the retry must send to it, not find
+    # no recipient left (the refusal was recorded) and fail with an unexpected error.
+    from delivery import engine
+    from delivery.requeue import requeue_failed
+    from tests.support.smtp_servers import SmtpTestServer
+
+    with SmtpTestServer(reject_rcpt={"bob@example.org": "550 5.1.1 No such user"}) as server:
+        integration = make_integration(server)
+        message = send_email(to=["bob@example.org"], subject="x", text="x",
+                             integration=integration)
+        engine.drain(integration.pk)
+        message.refresh_from_db()
+        assert message.status == Status.FAILED
+        server.reject_rcpt.clear()  # the mailbox now exists
+        assert requeue_failed(Message.objects.filter(pk=message.pk)) == 1
+        engine.drain(integration.pk)
+        message.refresh_from_db()
+        last = message.attempts.order_by("-number").first()
+        assert "Unexpected" not in last.error
+        assert message.status == Status.SENT, message.last_error
+        assert [m.rcpt_tos for m in server.messages] == [["bob@example.org"]]
