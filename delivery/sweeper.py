@@ -7,6 +7,8 @@ import time
 
 from django.utils import timezone
 
+from integrations.errors import FailureClass
+
 from . import retry, wakeups
 from .models import Message, SendAttempt, Stage, Status
 
@@ -49,7 +51,8 @@ def requeue_expired_leases() -> int:
     for message in expired.only(*fields):
         # Each claim counted an attempt: a message whose worker dies every time (one that
         # crashes or exhausts it) must run out of attempts like any other failure.
-        reason = retry.give_up_reason(message.attempts_since_retry, now, message.deadline)
+        reason = retry.give_up_reason(message.attempts_since_retry, now, message.deadline,
+                                      held=_held(message))
         interrupted = "Interrupted: the worker stopped before reporting (its lease expired)."
         if reason:
             changes = {"status": Status.FAILED, "last_error": f"{interrupted} ({reason})"}
@@ -78,6 +81,14 @@ def requeue_expired_leases() -> int:
     if returned:
         logger.warning("sweeper returned %s messages with expired leases to the queue", returned)
     return returned
+
+
+def _held(message: Message) -> bool:
+    """Whether its last attempt was a configuration failure: such mail waits for staff to fix
+    the integration and only its deadline ends it, however many times it was tried."""
+    last = (SendAttempt.objects.filter(message_id=message.pk).order_by("-number", "-pk")
+            .values_list("failure_class", flat=True).first())
+    return last == FailureClass.CONFIGURATION
 
 
 def republish_due() -> list[int]:

@@ -139,3 +139,29 @@ def test_a_staff_retry_of_mail_every_recipient_refused_tries_those_recipients_ag
         assert "Unexpected" not in last.error
         assert message.status == Status.SENT, message.last_error
         assert [m.rcpt_tos for m in server.messages] == [["bob@example.org"]]
+
+
+@pytest.mark.django_db
+def test_the_sweeper_does_not_fail_held_mail_past_the_attempt_limit(settings):
+    # Mail held by a wrong password is tried again and again until its deadline; a worker
+    # that dies while holding it must not make the sweeper fail it by the attempt count.
+    from delivery.models import SendAttempt
+
+    settings.DELIVERY_MAX_ATTEMPTS = 3
+    message = send_email(to=["bob@example.org"], subject="x", text="x",
+                         integration=make_integration())
+    now = timezone.now()
+    for number in range(1, 6):
+        SendAttempt.objects.create(
+            message=message, integration_id=message.integration_id, number=number,
+            started_at=now, finished_at=now, stage="auth", smtp_code=535,
+            error="auth: 535 5.7.8 bad credentials", failure_class="configuration",
+        )
+    Message.objects.filter(pk=message.pk).update(
+        status=Status.SENDING, claim_token=uuid.uuid4(),
+        lease_expires_at=now - timedelta(seconds=1), attempt_count=6,
+        deadline=now + timedelta(days=1),
+    )
+    sweeper.requeue_expired_leases()
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED, message.last_error
