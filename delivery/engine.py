@@ -204,14 +204,18 @@ class BatchSession:
 
     def _unexpected(self, exc: Exception) -> DeliveryError:
         """A failure nothing classified (a bug, or a service such as Redis failing)."""
-        logger.error("integration %s: unexpected %s while sending; the message is retried",
-                     self.integration.pk, exc.__class__.__name__, exc_info=exc)
+        secrets = [getattr(self.integration, f) for f in SECRET_FIELDS]
+        # The log's redaction knows no integration's secrets: the traceback, which ends with
+        # the exception's text, is redacted here like the attempt is.
+        traceback = redact(logging.Formatter().formatException(
+            (type(exc), exc, exc.__traceback__)), secrets)
+        logger.error("integration %s: unexpected %s while sending; the message is retried\n%s",
+                     self.integration.pk, exc.__class__.__name__, traceback)
         stage = self.session.stage if self.session is not None else "connect"
         return DeliveryError(
             stage=stage,
             failure_class=FailureClass.TRANSIENT,
-            text=f"Unexpected {exc.__class__.__name__}: "
-            f"{redact(str(exc), [getattr(self.integration, f) for f in SECRET_FIELDS])}"[:1000],
+            text=f"Unexpected {exc.__class__.__name__}: {redact(str(exc), secrets)}"[:1000],
             hint="Not a reply from the server: something failed in this service (see the "
             "worker log at this time). The message is retried with backoff; if it keeps "
             "failing, report it with this message's id.",

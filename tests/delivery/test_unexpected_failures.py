@@ -59,3 +59,29 @@ def test_an_unexpected_error_is_recorded_without_secrets_and_the_batch_goes_on(m
     assert attempt.failure_class == "transient"
     assert "Unexpected RuntimeError" in attempt.error and "s3cret" not in attempt.error
     assert Message.objects.filter(status=Status.SENT).count() == 2
+
+
+def test_the_worker_log_of_an_unexpected_error_has_no_secret_either(monkeypatch, caplog):
+    # The attempt is redacted with the integration's secrets; the log line (with its
+    # traceback) that the hint sends staff to must not carry them either.
+    import logging
+
+    from notifuse_smtp.logs import JsonFormatter, RedactingFilter
+
+    with SmtpTestServer(credentials={"app": "s3cret-password"}) as server:
+        integration = make_integration(server)
+        (message,) = queue_three(integration)[:1]
+        Message.objects.exclude(pk=message.pk).delete()
+
+        def failing(self, message):
+            raise RuntimeError(f"bug while handling {self.integration.password}")
+
+        monkeypatch.setattr(engine.BatchSession, "_check_sender", failing)
+        with caplog.at_level(logging.ERROR, logger="delivery.engine"):
+            engine.drain(integration.pk)
+    records = [r for r in caplog.records if r.name == "delivery.engine"]
+    assert records
+    for record in records:
+        RedactingFilter().filter(record)  # as the console handler does
+        for formatter in (logging.Formatter(), JsonFormatter()):
+            assert "s3cret-password" not in formatter.format(record)
