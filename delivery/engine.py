@@ -146,6 +146,9 @@ class BatchSession:
         self.halted = False
         self.earliest_retry: datetime | None = None
         self.failover_to: SmtpIntegration | None = None
+        # A configuration failure flagged the integration during this drain: a later save of
+        # the same drain (outcomes are saved every DELIVERY_RECORD_SECONDS) must not clear it.
+        self.flagged = False
 
     def deliver(self, batch: list[Message]) -> None:
         outcomes: list[Outcome] = []
@@ -177,6 +180,8 @@ class BatchSession:
 
     def _deliver_one(self, message: Message) -> Outcome:
         started = timezone.now()
+        if not pending_recipients(message):
+            return self._nothing_left_to_send(message, started)
         try:
             self._check_sender(message)
             session = self._open(message)
@@ -191,6 +196,19 @@ class BatchSession:
         accepted = [r for r in pending_recipients(message) if r not in refused]
         return Outcome(message, started, "data", refused=refused, accepted=accepted,
                        finished_at=timezone.now(), note=note)
+
+    def _nothing_left_to_send(self, message: Message, started: datetime) -> Outcome:
+        """Every recipient already took the message or refused it for good: it is done, and
+        an empty RCPT list must not reach the server."""
+        if message.delivered_to:
+            return Outcome(message, started, "rcpt", finished_at=timezone.now())
+        refused = ", ".join(message.refused_recipients)
+        return Outcome(message, started, "rcpt", finished_at=timezone.now(), error=DeliveryError(
+            stage="rcpt",
+            failure_class=FailureClass.PERMANENT,
+            text=f"Every recipient was refused for good earlier: {refused}",
+            hint="Check the addresses; Retry tries them again.",
+        ))
 
     def _failed(self, message: Message, started: datetime, error: DeliveryError) -> Outcome:
         note = self.session.take_notes() if self.session else ""
@@ -297,7 +315,7 @@ class BatchSession:
     def _record(self, outcomes: list[Outcome]) -> None:
         if not outcomes:
             return
-        record_batch(outcomes)
+        record_batch(outcomes, self.integration)
         for outcome in outcomes:
             if outcome.moved_to is not None:
                 wakeups.publish_on_commit(outcome.moved_to.pk)
@@ -306,8 +324,9 @@ class BatchSession:
         errors = [o.error for o in outcomes if o.error is not None]
         configuration = [e for e in errors if e.failure_class is FailureClass.CONFIGURATION]
         if configuration:
+            self.flagged = True
             mark_integration(self.integration, configuration[-1])
-        elif len(errors) < len(outcomes):
+        elif len(errors) < len(outcomes) and not self.flagged:
             mark_integration(self.integration, None)
 
     def _postpone(self, when: datetime) -> None:

@@ -41,9 +41,14 @@ class Outcome:
     note: str = ""
 
 
-def record_batch(outcomes: list[Outcome]) -> list[SendAttempt]:
+def record_batch(
+    outcomes: list[Outcome], integration: SmtpIntegration | None = None
+) -> list[SendAttempt]:
     """Write a batch's attempts in one insert and its plain successes in one update;
-    move every other message on (failed, or queued for a retry)."""
+    move every other message on (failed, or queued for a retry).
+
+    `integration` (the one that tried them) picks its provider's reading of a refusal.
+    """
     now = timezone.now()
     attempts = [_attempt(outcome, now) for outcome in outcomes]
     insert_many(attempts)
@@ -52,7 +57,7 @@ def record_batch(outcomes: list[Outcome]) -> list[SendAttempt]:
         if outcome.error is None and not outcome.refused:
             plain_successes.append(outcome.message)
         else:
-            _apply(outcome, _next_state(outcome, now), now)
+            _apply(outcome, _next_state(outcome, now, integration), now)
     if plain_successes:
         _mark_sent(plain_successes, now)
     if logger.isEnabledFor(logging.INFO):
@@ -126,17 +131,22 @@ def _apply(outcome: Outcome, changes: dict, now: datetime) -> None:
     _set(message, changes)
 
 
-def _next_state(outcome: Outcome, now: datetime) -> dict:
+def _next_state(
+    outcome: Outcome, now: datetime, integration: SmtpIntegration | None = None
+) -> dict:
     message, error = outcome.message, outcome.error
     delivered = [*message.delivered_to, *outcome.accepted]
-    refused = {**message.refused_recipients, **_permanent(outcome.refused)}
+    for_good = {addr: refusal for addr, refusal in outcome.refused.items()
+                if _refused_for_good(*refusal, integration)}
+    refused = {**message.refused_recipients,
+               **{addr: [code, text] for addr, (code, text) in for_good.items()}}
     base = {
         "delivered_to": delivered,
         "refused_recipients": refused,
         "claim_token": None,
         "lease_expires_at": None,
     }
-    if error is None and not _temporarily_refused(outcome.refused):
+    if error is None and len(for_good) == len(outcome.refused):
         return {**base, "status": Status.SENT, "sent_at": now, "last_error": ""}
     if error is not None and error.failure_class is FailureClass.PERMANENT:
         return {**base, "status": Status.FAILED, "last_error": error.summary}
@@ -144,7 +154,7 @@ def _next_state(outcome: Outcome, now: datetime) -> dict:
     next_at = retry.next_attempt_at(now, message.attempts_since_retry)
     held = error is not None and error.failure_class is FailureClass.CONFIGURATION
     reason = retry.give_up_reason(
-        message.attempts_since_retry, next_at, message.deadline, held=held
+        retry.attempts_counted(message, held=held), next_at, message.deadline, held=held
     )
     if reason:
         return {**base, "status": Status.FAILED, "last_error": f"{summary} ({reason})"}
@@ -211,19 +221,11 @@ def _set(instance, values: dict) -> None:
         setattr(instance, name, value)
 
 
-def _permanent(refused: dict) -> dict:
-    return {addr: [code, text] for addr, (code, text) in refused.items()
-            if _refused_for_good(code, text)}
-
-
-def _temporarily_refused(refused: dict) -> bool:
-    return any(not _refused_for_good(code, text) for code, text in refused.values())
-
-
-def _refused_for_good(code: int, text: str) -> bool:
+def _refused_for_good(code: int, text: str, integration: SmtpIntegration | None) -> bool:
     """A recipient's refusal is final when the catalog calls the same reply permanent at RCPT
     (not every 5xx is: 552 there means too many recipients, 5.4.5 a daily limit)."""
-    failure_class, _ = classify("rcpt", code, parse_enhanced_code(text), text)
+    host, auth_type = (integration.host, integration.auth_type) if integration else ("", "")
+    failure_class, _ = classify("rcpt", code, parse_enhanced_code(text), text, host, auth_type)
     return failure_class is FailureClass.PERMANENT
 
 

@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import wakeups
-from .models import Status
+from .models import Message, Status
 
 
 def requeue_failed(queryset) -> int:
@@ -33,4 +33,22 @@ def requeue_failed(queryset) -> int:
     )
     for integration_id in integration_ids:
         wakeups.publish_on_commit(integration_id)
+    return count
+
+
+def release_waiting(integration) -> int:
+    """Make the integration's queued mail due now and wake a worker; return how many waited.
+
+    For when staff changed the integration or a test through it passed: mail held by a
+    broken password, or backing off, would otherwise wait for its next try, up to
+    DELIVERY_RETRY_MAX_SECONDS away.
+    """
+    if not integration.is_active:
+        return 0
+    now = timezone.now()
+    count = Message.objects.filter(
+        integration_id=integration.pk, status=Status.QUEUED, next_attempt_at__gt=now
+    ).update(next_attempt_at=now, updated_at=now)
+    if count:
+        wakeups.publish_on_commit(integration.pk)
     return count

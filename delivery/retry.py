@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from integrations.errors import FailureClass
+
 
 def backoff_seconds(attempt_number: int, rng: random.Random | None = None) -> float:
     """Exponential backoff with jitter: between half and all of base * 2^(n-1), capped."""
@@ -36,3 +38,23 @@ def give_up_reason(
 
 def next_attempt_at(now: datetime, attempt_number: int) -> datetime:
     return now + timedelta(seconds=backoff_seconds(attempt_number))
+
+
+def attempts_counted(message, *, held: bool = False) -> int:
+    """The attempts since staff last retried `message` that count against
+    DELIVERY_MAX_ATTEMPTS: not those that found the integration misconfigured.
+
+    Mail held by a broken password for a day has made many attempts; once the password is
+    fixed, its first temporary failure must not end it. Counted from the attempt log only
+    when the plain count has reached the limit (rarely), so the usual failure costs no query.
+    """
+    attempts = message.attempts_since_retry
+    if held or attempts < settings.DELIVERY_MAX_ATTEMPTS:
+        return attempts
+    from .models import SendAttempt
+
+    held_attempts = SendAttempt.objects.filter(
+        message_id=message.pk, number__gt=message.attempts_before_retry,
+        failure_class=FailureClass.CONFIGURATION,
+    ).count()
+    return attempts - held_attempts

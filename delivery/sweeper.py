@@ -51,8 +51,9 @@ def requeue_expired_leases() -> int:
     for message in expired.only(*fields):
         # Each claim counted an attempt: a message whose worker dies every time (one that
         # crashes or exhausts it) must run out of attempts like any other failure.
-        reason = retry.give_up_reason(message.attempts_since_retry, now, message.deadline,
-                                      held=_held(message))
+        held = _held(message)
+        reason = retry.give_up_reason(retry.attempts_counted(message, held=held), now,
+                                      message.deadline, held=held)
         interrupted = "Interrupted: the worker stopped before reporting (its lease expired)."
         if reason:
             changes = {"status": Status.FAILED, "last_error": f"{interrupted} ({reason})"}

@@ -119,6 +119,19 @@ class SmtpIntegrationAdmin(admin_lists.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         self._warn_if_basic_auth_is_refused(request, obj)
+        if change and form.has_changed():
+            self._release_waiting_mail(request, obj)
+
+    def _release_waiting_mail(self, request, obj: SmtpIntegration) -> None:
+        """What staff changed may be the fix: waiting mail is tried again at once."""
+        from delivery.requeue import release_waiting
+
+        released = release_waiting(obj)
+        if released:
+            self.message_user(
+                request, f"{released} queued message(s) waiting for their next try are tried "
+                "again now.", messages.INFO,
+            )
 
     def _warn_if_basic_auth_is_refused(self, request, obj: SmtpIntegration) -> None:
         """Warn, not refuse (C9): some Gmail accounts still log in with an app password."""

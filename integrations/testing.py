@@ -54,4 +54,10 @@ def run_integration_test(
             needs_attention_reason="", needs_attention_hint="", needs_attention_since=None
         )
     SmtpIntegration.objects.filter(pk=integration.pk).update(**changes)
+    if report.ok:
+        # Whatever was wrong is fixed (perhaps outside this service, at the provider): mail
+        # held meanwhile need not wait for its next try.
+        from delivery.requeue import release_waiting
+
+        release_waiting(integration)
     return run, report

@@ -183,8 +183,9 @@ DELIVERY_MAX_AGE = env.float("DELIVERY_MAX_AGE", default=3 * 24 * 3600.0)
 DELIVERY_LEASE_SECONDS = env.float("DELIVERY_LEASE_SECONDS", default=300.0)
 DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=30.0)
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
-# A worker saves what the server took at least this often within a batch: a worker killed
-# mid-batch repeats at most this much sending. Each save is two statements and a commit.
+# Within a batch, a worker saves what the server took after each message once this long has
+# passed since its last save: a worker killed mid-batch repeats about this much sending (more
+# when one message was slow). Each save is two statements and a commit.
 DELIVERY_RECORD_SECONDS = env.float("DELIVERY_RECORD_SECONDS", default=0.05)
 # send_email reuses a routing decision for this long (edits to integrations apply after it).
 ROUTE_CACHE_SECONDS = env.float("ROUTE_CACHE_SECONDS", default=2.0)

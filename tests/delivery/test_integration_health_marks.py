@@ -31,3 +31,28 @@ def test_a_healthy_integration_is_not_rewritten_for_every_batch(django_assert_nu
         mark_integration(integration, None)
     with django_assert_num_queries(0):
         mark_integration(integration, None)
+
+
+def test_a_configuration_failure_keeps_its_mark_through_the_later_saves_of_the_drain(settings):
+    # Outcomes are saved during the drain: a success saved after the failure cleared the mark.
+    from delivery import engine
+    from delivery.api import forget_routes, send_email
+    from senders.models import Sender
+    from tests.factories import make_integration
+    from tests.support.smtp_servers import SmtpTestServer
+
+    settings.DELIVERY_RECORD_SECONDS = 0
+    with SmtpTestServer() as server:
+        integration = make_integration(server)
+        Sender.objects.create(integration=integration, email="old@example.com")
+        send_email(to=["a@example.org"], subject="x", text="x", integration=integration,
+                   from_email="old@example.com")
+        for n in range(2):
+            send_email(to=[f"b{n}@example.org"], subject="x", text="x", integration=integration)
+        Sender.objects.filter(email="old@example.com").delete()
+        forget_routes()
+        engine.drain(integration.pk)
+        assert len(server.messages) == 2
+    integration.refresh_from_db()
+    assert integration.needs_attention
+    assert "no longer a sender" in integration.needs_attention_reason

@@ -165,3 +165,32 @@ def test_the_sweeper_does_not_fail_held_mail_past_the_attempt_limit(settings):
     sweeper.requeue_expired_leases()
     message.refresh_from_db()
     assert message.status == Status.QUEUED, message.last_error
+
+
+@pytest.mark.django_db
+def test_mail_held_for_many_attempts_survives_a_temporary_error_once_the_fix_is_in(settings):
+    # The attempts that found the password wrong do not count: after the fix, the first
+    # temporary failure ended it ("gave up after 5 attempts").
+    from delivery import engine
+    from tests.support.smtp_servers import SmtpTestServer
+
+    settings.DELIVERY_MAX_ATTEMPTS = 2
+    with SmtpTestServer(credentials={"app": "right"}) as server:
+        integration = make_integration(server, password="wrong")
+        message = send_email(to=["bob@example.org"], subject="x", text="x",
+                             integration=integration)
+
+        def try_once():
+            Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+            engine.drain(integration.pk)
+            message.refresh_from_db()
+
+        for _ in range(4):
+            try_once()
+        integration.password = "right"
+        integration.save()
+        server.fail_first_n = (1, "451 4.3.0 Try again later")
+        try_once()
+        assert message.status == Status.QUEUED, message.last_error
+        try_once()
+        assert message.status == Status.SENT

@@ -85,3 +85,36 @@ def test_the_worker_log_of_an_unexpected_error_has_no_secret_either(monkeypatch,
         RedactingFilter().filter(record)  # as the console handler does
         for formatter in (logging.Formatter(), JsonFormatter()):
             assert "s3cret-password" not in formatter.format(record)
+
+
+def test_a_message_with_no_recipient_left_is_finished_without_reaching_the_server():
+    with SmtpTestServer() as server:
+        integration = make_integration(server)
+        message = send_email(to=["gone@example.org"], subject="x", text="x",
+                             integration=integration)
+        Message.objects.filter(pk=message.pk).update(
+            refused_recipients={"gone@example.org": [550, "5.1.1 no such user"]})
+        engine.drain(integration.pk)
+        assert server.connections == 0
+    message.refresh_from_db()
+    assert message.status == Status.FAILED
+    assert "refused for good earlier: gone@example.org" in message.last_error
+
+
+def test_a_refusal_is_read_with_the_rules_of_the_integrations_provider():
+    # SES refuses an unverified sandbox recipient with 554 "not verified": its rule calls that
+    # configuration (verify it, then it goes out), not a recipient refused for good.
+    from django.utils import timezone
+
+    from delivery.outcomes import Outcome, record_batch
+
+    integration = make_integration(None, host="email-smtp.eu-west-1.amazonaws.com")
+    message = send_email(to=["ok@example.org", "new@example.org"], subject="x", text="x",
+                         integration=integration)
+    message.attempt_count = 1
+    refusal = (554, "Message rejected: Email address is not verified. new@example.org")
+    record_batch([Outcome(message, timezone.now(), "data", accepted=["ok@example.org"],
+                          refused={"new@example.org": refusal})], integration)
+    message.refresh_from_db()
+    assert message.refused_recipients == {}
+    assert message.status == Status.QUEUED and message.delivered_to == ["ok@example.org"]

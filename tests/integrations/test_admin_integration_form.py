@@ -437,3 +437,30 @@ def choose_presets(page) -> None:
     )
     assert page.input_value("#id_rate_limit_per_minute") == "30"
     assert page.is_checked("#id_use_tls")
+
+
+def test_saving_a_change_tries_the_waiting_mail_again_at_once(admin_client):
+    # Mail held by a wrong password waits up to DELIVERY_RETRY_MAX_SECONDS for its next try;
+    # the password just typed may be the fix.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from delivery.api import send_email
+    from delivery.models import Message
+    from senders.models import Sender
+
+    integration = google_integration()
+    Sender.objects.create(integration=integration, email="me@gmail.example", is_default=True)
+    waiting = send_email(to="bob@example.org", subject="x", text="x", integration=integration)
+    later = timezone.now() + timedelta(hours=1)
+    Message.objects.filter(pk=waiting.pk).update(next_attempt_at=later)
+    data = with_senders(gmail_data(client_secret="the-fixed-secret", refresh_token="",
+                                   **{"senders-INITIAL_FORMS": "1",
+                                      "senders-0-id": str(integration.senders.get().pk)}),
+                        ("", "me@gmail.example", True))
+    response = admin_client.post(change_url(integration), data, follow=True)
+    assert "1 queued message(s) waiting for their next try are tried again now" in (
+        response.content.decode())
+    waiting.refresh_from_db()
+    assert waiting.next_attempt_at <= timezone.now()

@@ -243,3 +243,21 @@ def test_without_senders_an_address_username_is_the_from(server):
     report = run_diagnostics(integration, to="me@example.org")
     assert report.ok
     assert server.wait_for_messages(1)[0].mail_from == "app@example.com"
+
+
+def test_a_passing_test_tries_the_waiting_mail_again_at_once(server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from delivery.api import send_email
+    from delivery.models import Message
+    from integrations.testing import run_integration_test
+
+    integration = make_integration(server, username="app", password="right")
+    waiting = send_email(to="bob@example.org", subject="x", text="x", integration=integration)
+    Message.objects.filter(pk=waiting.pk).update(
+        next_attempt_at=timezone.now() + timedelta(hours=1))
+    run_integration_test(integration, to="me@example.org")
+    waiting.refresh_from_db()
+    assert waiting.next_attempt_at <= timezone.now()
