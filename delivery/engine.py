@@ -159,8 +159,8 @@ class BatchSession:
         record_by = time.monotonic() + settings.DELIVERY_RECORD_SECONDS
         try:
             for index, message in enumerate(batch):
-                wait = self._rate_limit_wait()
-                if wait:
+                # Halted first: a message that will not be tried takes no turn in the window.
+                if not self.halted and (wait := self._rate_limit_wait()):
                     self.halted = True
                     self._postpone(timezone.now() + timedelta(seconds=wait))
                 if self.halted:

@@ -80,3 +80,22 @@ def test_mail_over_the_limit_waits_in_the_queue_and_is_not_failed():
     waiting = Message.objects.filter(status=Status.QUEUED)
     assert all(m.attempts.count() == 0 and m.attempt_count == 0 for m in waiting)
     assert len(server.messages) == 2
+
+
+@pytest.mark.django_db
+def test_a_batch_halted_by_a_failed_login_counts_only_the_message_it_tried():
+    # The next message's turn was counted in the window before the batch saw it was halted.
+    from delivery import engine
+    from delivery.api import send_email
+    from delivery.ratelimit import shared_limiter
+    from tests.factories import make_integration
+    from tests.support.smtp_servers import SmtpTestServer
+
+    with SmtpTestServer(credentials={"app": "right"}) as server:
+        integration = make_integration(server, password="wrong", rate_limit_per_day=100)
+        for n in range(3):
+            send_email(to=f"user{n}@example.org", subject="x", text="x")
+        engine.drain(integration.pk)
+    client = shared_limiter().client
+    [key] = client.keys(f"notifuse:rate:{integration.pk}:day:*")
+    assert int(client.get(key)) == 1
