@@ -119,8 +119,13 @@ class SmtpIntegrationAdmin(admin_lists.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         self._warn_if_basic_auth_is_refused(request, obj)
-        if change and form.has_changed():
-            self._release_waiting_mail(request, obj)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        # After the senders are saved: adding back a removed sender is a fix as much as a new
+        # password is, and only the senders' formset sees it.
+        if change and (form.has_changed() or any(fs.has_changed() for fs in formsets)):
+            self._release_waiting_mail(request, form.instance)
 
     def _release_waiting_mail(self, request, obj: SmtpIntegration) -> None:
         """What staff changed may be the fix: waiting mail is tried again at once."""
