@@ -22,6 +22,7 @@ from .mime import render
 from .models import Message, Status
 from .outcomes import Outcome, mark_integration, move_message, pending_recipients, record_batch
 from .ratelimit import shared_limiter
+from .requeue import release_waiting
 from .routing import sender_addresses
 from .validation import envelope_address
 
@@ -65,6 +66,7 @@ def drain(integration_id: int) -> int:
             batches.deliver(batch)
             if batches.halted:
                 _hand_on_after_halt(integration_id, started)
+                _release_if_saved_meanwhile(integration)
                 break
             if time.monotonic() > turn_ends:
                 wakeups.publish(integration_id)  # the rest, after what else is queued
@@ -96,6 +98,18 @@ def _hand_on_after_halt(integration_id: int, drain_started: datetime) -> None:
     )
     if due.exists():
         wakeups.publish_coalesced(integration_id)
+
+
+def _release_if_saved_meanwhile(integration: SmtpIntegration) -> None:
+    """Staff saved the integration while this drain tried it with what it had read before.
+
+    Its failure may be one of the settings they replaced, and the mail it had claimed, which
+    their save could not release, went back to its retry time: it is tried with the saved
+    settings at once. One query, only when a drain halts.
+    """
+    current = SmtpIntegration.objects.filter(pk=integration.pk).first()
+    if current is not None and current.updated_at != integration.updated_at:
+        release_waiting(current)
 
 
 def _next_batch(integration_id: int) -> list[Message]:

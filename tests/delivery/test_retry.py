@@ -194,3 +194,38 @@ def test_mail_held_for_many_attempts_survives_a_temporary_error_once_the_fix_is_
         assert message.status == Status.QUEUED, message.last_error
         try_once()
         assert message.status == Status.SENT
+
+
+@pytest.mark.django_db
+def test_a_fix_saved_while_a_drain_fails_with_the_old_settings_is_tried_at_once(monkeypatch):
+    # The drain read the wrong password before staff saved the right one: its failed login
+    # put the mail it had claimed (which the save could not release) back to its retry time,
+    # so the fix waited up to DELIVERY_RETRY_MAX_SECONDS.
+    from delivery import engine
+    from delivery.requeue import release_waiting
+    from integrations.models import SmtpIntegration
+    from tests.support.smtp_servers import SmtpTestServer
+
+    with SmtpTestServer(credentials={"app": "right"}) as server:
+        integration = make_integration(server, password="wrong")
+        message = send_email(to=["bob@example.org"], subject="x", text="x",
+                             integration=integration)
+        original_open = engine.BatchSession._open
+
+        def staff_save_meanwhile(self, message):
+            monkeypatch.setattr(engine.BatchSession, "_open", original_open)
+            fixed = SmtpIntegration.objects.get(pk=integration.pk)
+            fixed.password = "right"
+            fixed.save()
+            release_waiting(fixed)  # as the admin's save does
+            return original_open(self, message)
+
+        monkeypatch.setattr(engine.BatchSession, "_open", staff_save_meanwhile)
+        engine.drain(integration.pk)
+        message.refresh_from_db()
+        assert message.status == Status.QUEUED
+        assert message.next_attempt_at <= timezone.now()
+        engine.drain(integration.pk)
+        message.refresh_from_db()
+        assert message.status == Status.SENT, message.last_error
+        assert len(server.messages) == 1
