@@ -15,4 +15,9 @@ class ModelAdmin(admin.ModelAdmin):
         try:
             return super().get_changelist_instance(request)
         except (ValueError, OverflowError) as exc:
+            if not any(key.endswith(DATE_PARTS) for key in request.GET):
+                raise  # not a hand-made date: a bug, which must show as one
             raise IncorrectLookupParameters(exc) from exc
+
+
+DATE_PARTS = ("__year", "__month", "__day")
