@@ -6,6 +6,7 @@ import logging
 import time
 from datetime import datetime, timedelta
 
+import redis
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
@@ -271,9 +272,16 @@ class BatchSession:
         integration = self.integration
         if not (integration.rate_limit_per_minute or integration.rate_limit_per_day):
             return 0.0
-        return shared_limiter().acquire(
-            integration.pk, integration.rate_limit_per_minute, integration.rate_limit_per_day
-        )
+        try:
+            return shared_limiter().acquire(
+                integration.pk, integration.rate_limit_per_minute, integration.rate_limit_per_day
+            )
+        except redis.RedisError as exc:
+            # The limit cannot be checked, so it cannot be kept: the batch waits (given back,
+            # nothing lost) rather than risk the provider's throttling or a suspension.
+            logger.warning("integration %s: rate limit not checked (%s); its mail waits",
+                           integration.pk, exc.__class__.__name__)
+            return settings.DELIVERY_SWEEP_SECONDS
 
     def _open(self, message: Message) -> SmtpSession:
         mailbox = self._mailbox_for(message)

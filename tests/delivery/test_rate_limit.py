@@ -99,3 +99,25 @@ def test_a_batch_halted_by_a_failed_login_counts_only_the_message_it_tried():
     client = shared_limiter().client
     [key] = client.keys(f"notifuse:rate:{integration.pk}:day:*")
     assert int(client.get(key)) == 1
+
+
+@pytest.mark.django_db
+def test_when_the_limit_cannot_be_checked_the_batch_waits_and_nothing_is_stuck(monkeypatch):
+    # A Redis error escaped the batch: its messages stayed in `sending` until their lease
+    # expired.
+    from delivery import engine
+    from delivery.api import send_email
+    from delivery.models import Message, Status
+    from tests.factories import make_integration
+    from tests.support.smtp_servers import SmtpTestServer, unused_port
+
+    unreachable = RateLimiter(redis.Redis(port=unused_port(), socket_connect_timeout=1))
+    monkeypatch.setattr(engine, "shared_limiter", lambda: unreachable)
+    with SmtpTestServer() as server:
+        integration = make_integration(server, rate_limit_per_day=100)
+        for n in range(3):
+            send_email(to=f"user{n}@example.org", subject="x", text="x")
+        engine.drain(integration.pk)
+        assert server.messages == []
+    assert sorted(Message.objects.values_list("status", flat=True)) == [Status.QUEUED] * 3
+    assert not Message.objects.filter(attempt_count__gt=0).exists()
