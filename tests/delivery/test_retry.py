@@ -8,11 +8,19 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from delivery import sweeper
+from delivery import engine, sweeper
 from delivery.api import send_email
 from delivery.models import Message, Status
 from delivery.retry import give_up_reason
 from tests.factories import make_integration
+from tests.support.smtp_servers import SmtpTestServer
+
+
+def try_now(integration, message) -> None:
+    """Make the message due, drain its integration, and read the message back."""
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    engine.drain(integration.pk)
+    message.refresh_from_db()
 
 
 def test_it_says_how_many_attempts_were_made(settings):
@@ -62,8 +70,6 @@ def test_held_mail_is_not_limited_by_attempts_only_by_its_deadline():
 def test_mail_held_by_a_wrong_password_keeps_waiting_past_the_attempt_limit(settings):
     # DESIGN: configuration failures hold mail until its deadline, so that it goes out once
     # staff fix the integration. Counting them as attempts failed it after a few hours.
-    from delivery import engine
-    from tests.support.smtp_servers import SmtpTestServer
 
     settings.DELIVERY_MAX_ATTEMPTS = 2
     with SmtpTestServer(credentials={"app": "right"}) as server:
@@ -71,8 +77,7 @@ def test_mail_held_by_a_wrong_password_keeps_waiting_past_the_attempt_limit(sett
         message = send_email(to=["bob@example.org"], subject="x", text="x",
                              integration=integration)
         for _ in range(4):
-            Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-            engine.drain(integration.pk)
+            try_now(integration, message)
         message.refresh_from_db()
         assert message.attempt_count == 4
         assert message.status == Status.QUEUED
@@ -87,9 +92,7 @@ def test_mail_held_by_a_wrong_password_keeps_waiting_past_the_attempt_limit(sett
 
 @pytest.mark.django_db
 def test_a_staff_retry_gives_a_message_that_gave_up_a_fresh_set_of_attempts(settings):
-    from delivery import engine
     from delivery.requeue import requeue_failed
-    from tests.support.smtp_servers import SmtpTestServer
 
     settings.DELIVERY_MAX_ATTEMPTS = 2
     with SmtpTestServer(fail_first_n=(3, "451 4.3.0 Try again later")) as server:
@@ -97,18 +100,15 @@ def test_a_staff_retry_gives_a_message_that_gave_up_a_fresh_set_of_attempts(sett
         message = send_email(to=["bob@example.org"], subject="x", text="x",
                              integration=integration)
 
-        def try_once():
-            Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-            engine.drain(integration.pk)
-            message.refresh_from_db()
 
-        try_once()
-        try_once()
+        try_now(integration, message)
+        try_now(integration, message)
         assert message.status == Status.FAILED and "gave up after 2 attempts" in message.last_error
         assert requeue_failed(Message.objects.filter(pk=message.pk)) == 1
-        try_once()  # the third 451: the first attempt since the retry, so it waits again
+        # The third 451: the first attempt since the retry, so it waits again.
+        try_now(integration, message)
         assert message.status == Status.QUEUED
-        try_once()
+        try_now(integration, message)
         assert message.status == Status.SENT
         assert len(server.messages) == 1
     assert list(message.attempts.order_by("number").values_list("number", flat=True)) == [
@@ -120,9 +120,7 @@ def test_a_staff_retry_of_mail_every_recipient_refused_tries_those_recipients_ag
     # A message failed because its one recipient was refused for good (the mailbox did not
     # exist). Staff create the mailbox and press Retry: the retry must send to it, not find
     # no recipient left (the refusal was recorded) and fail with an unexpected error.
-    from delivery import engine
     from delivery.requeue import requeue_failed
-    from tests.support.smtp_servers import SmtpTestServer
 
     with SmtpTestServer(reject_rcpt={"bob@example.org": "550 5.1.1 No such user"}) as server:
         integration = make_integration(server)
@@ -171,8 +169,6 @@ def test_the_sweeper_does_not_fail_held_mail_past_the_attempt_limit(settings):
 def test_mail_held_for_many_attempts_survives_a_temporary_error_once_the_fix_is_in(settings):
     # The attempts that found the password wrong do not count: after the fix, the first
     # temporary failure ended it ("gave up after 5 attempts").
-    from delivery import engine
-    from tests.support.smtp_servers import SmtpTestServer
 
     settings.DELIVERY_MAX_ATTEMPTS = 2
     with SmtpTestServer(credentials={"app": "right"}) as server:
@@ -180,19 +176,15 @@ def test_mail_held_for_many_attempts_survives_a_temporary_error_once_the_fix_is_
         message = send_email(to=["bob@example.org"], subject="x", text="x",
                              integration=integration)
 
-        def try_once():
-            Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-            engine.drain(integration.pk)
-            message.refresh_from_db()
 
         for _ in range(4):
-            try_once()
+            try_now(integration, message)
         integration.password = "right"
         integration.save()
         server.fail_first_n = (1, "451 4.3.0 Try again later")
-        try_once()
+        try_now(integration, message)
         assert message.status == Status.QUEUED, message.last_error
-        try_once()
+        try_now(integration, message)
         assert message.status == Status.SENT
 
 
@@ -201,10 +193,8 @@ def test_a_fix_saved_while_a_drain_fails_with_the_old_settings_is_tried_at_once(
     # The drain read the wrong password before staff saved the right one: its failed login
     # put the mail it had claimed (which the save could not release) back to its retry time,
     # so the fix waited up to DELIVERY_RETRY_MAX_SECONDS.
-    from delivery import engine
     from delivery.requeue import release_waiting
     from integrations.models import SmtpIntegration
-    from tests.support.smtp_servers import SmtpTestServer
 
     with SmtpTestServer(credentials={"app": "right"}) as server:
         integration = make_integration(server, password="wrong")
