@@ -151,11 +151,10 @@ def _next_state(
     if error is not None and error.failure_class is FailureClass.PERMANENT:
         return {**base, "status": Status.FAILED, "last_error": error.summary}
     summary = error.summary if error else _refusals_text(outcome.refused)
-    next_at = retry.next_attempt_at(now, message.attempts_since_retry)
     held = error is not None and error.failure_class is FailureClass.CONFIGURATION
-    reason = retry.give_up_reason(
-        retry.attempts_counted(message, held=held), next_at, message.deadline, held=held
-    )
+    counted = retry.attempts_counted(message, held=held)
+    next_at = retry.next_attempt_at(now, counted)
+    reason = retry.give_up_reason(counted, next_at, message.deadline, held=held)
     if reason:
         return {**base, "status": Status.FAILED, "last_error": f"{summary} ({reason})"}
     return {**base, "status": Status.QUEUED, "next_attempt_at": next_at, "last_error": summary}

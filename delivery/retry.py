@@ -41,15 +41,16 @@ def next_attempt_at(now: datetime, attempt_number: int) -> datetime:
 
 
 def attempts_counted(message, *, held: bool = False) -> int:
-    """The attempts since staff last retried `message` that count against
-    DELIVERY_MAX_ATTEMPTS: not those that found the integration misconfigured.
+    """The attempts since staff last retried `message` that count for its backoff and
+    against DELIVERY_MAX_ATTEMPTS: not those that found the integration misconfigured.
 
     Mail held by a broken password for a day has made many attempts; once the password is
-    fixed, its first temporary failure must not end it. Counted from the attempt log only
-    when the plain count has reached the limit (rarely), so the usual failure costs no query.
+    fixed, its first temporary failure must neither end it nor put it an hour back. Held
+    mail itself counts them all, so its tries grow further apart. A first attempt needs no
+    look at the attempt log; a later failure costs one count of it, a send none.
     """
     attempts = message.attempts_since_retry
-    if held or attempts < settings.DELIVERY_MAX_ATTEMPTS:
+    if held or attempts <= 1:
         return attempts
     from .models import SendAttempt
 

@@ -184,6 +184,9 @@ def test_mail_held_for_many_attempts_survives_a_temporary_error_once_the_fix_is_
         server.fail_first_n = (1, "451 4.3.0 Try again later")
         try_now(integration, message)
         assert message.status == Status.QUEUED, message.last_error
+        # Backed off as a first failure (at most DELIVERY_RETRY_BASE_SECONDS), not as a fifth.
+        wait = (message.next_attempt_at - timezone.now()).total_seconds()
+        assert wait <= settings.DELIVERY_RETRY_BASE_SECONDS
         try_now(integration, message)
         assert message.status == Status.SENT
 
