@@ -37,13 +37,15 @@ def requeue_failed(queryset) -> int:
 
 
 def release_waiting(integration) -> int:
-    """Make the integration's queued mail due now and wake a worker; return how many waited.
+    """When the integration needs attention: make its queued mail due now and wake a worker;
+    return how many waited.
 
-    For when staff changed the integration or a test through it passed: mail held by a
-    broken password, or backing off, would otherwise wait for its next try, up to
-    DELIVERY_RETRY_MAX_SECONDS away.
+    For when staff changed the integration or a test through it passed, which may be the fix:
+    mail held by a broken password would otherwise wait for its next try, up to
+    DELIVERY_RETRY_MAX_SECONDS away. A healthy integration's mail is backing off from its own
+    temporary failures (greylisting, throttling), and is left to its schedule.
     """
-    if not integration.is_active:
+    if not (integration.is_active and integration.needs_attention):
         return 0
     now = timezone.now()
     count = Message.objects.filter(

@@ -450,7 +450,7 @@ def test_saving_a_change_tries_the_waiting_mail_again_at_once(admin_client):
     from delivery.models import Message
     from senders.models import Sender
 
-    integration = google_integration()
+    integration = google_integration(needs_attention_reason="token: invalid_client")
     Sender.objects.create(integration=integration, email="me@gmail.example", is_default=True)
     waiting = send_email(to="bob@example.org", subject="x", text="x", integration=integration)
     later = timezone.now() + timedelta(hours=1)
@@ -478,7 +478,10 @@ def test_adding_back_a_removed_sender_tries_its_waiting_mail_again_at_once(admin
     from delivery.api import send_email
     from delivery.models import Message
 
-    integration = google_integration(port=587, use_tls=True)
+    integration = google_integration(
+        port=587, use_tls=True,
+        needs_attention_reason="mail: old@gmail.example is no longer a sender",
+    )
     kept = Sender.objects.create(integration=integration, email="me@gmail.example",
                                  is_default=True)
     removed = Sender.objects.create(integration=integration, email="old@gmail.example")
@@ -496,3 +499,28 @@ def test_adding_back_a_removed_sender_tries_its_waiting_mail_again_at_once(admin
         response.content.decode())
     waiting.refresh_from_db()
     assert waiting.next_attempt_at <= timezone.now()
+
+
+def test_saving_a_healthy_integration_leaves_backing_off_mail_to_its_schedule(admin_client):
+    # Its mail waits after its own temporary failures (greylisting, throttling): trying it
+    # early would only spend an attempt.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from delivery.api import send_email
+    from delivery.models import Message
+    from senders.models import Sender
+
+    integration = google_integration()
+    sender = Sender.objects.create(integration=integration, email="me@gmail.example",
+                                   is_default=True)
+    waiting = send_email(to="bob@example.org", subject="x", text="x", integration=integration)
+    later = timezone.now() + timedelta(hours=1)
+    Message.objects.filter(pk=waiting.pk).update(next_attempt_at=later)
+    data = with_senders(gmail_data(name="Gmail renamed", **{"senders-INITIAL_FORMS": "1",
+                                                            "senders-0-id": str(sender.pk)}),
+                        ("", "me@gmail.example", True))
+    assert admin_client.post(change_url(integration), data).status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.next_attempt_at == later

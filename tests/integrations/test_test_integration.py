@@ -254,7 +254,8 @@ def test_a_passing_test_tries_the_waiting_mail_again_at_once(server):
     from delivery.models import Message
     from integrations.testing import run_integration_test
 
-    integration = make_integration(server, username="app", password="right")
+    integration = make_integration(server, username="app", password="right",
+                                   needs_attention_reason="auth: 535 5.7.8 bad credentials")
     waiting = send_email(to="bob@example.org", subject="x", text="x", integration=integration)
     Message.objects.filter(pk=waiting.pk).update(
         next_attempt_at=timezone.now() + timedelta(hours=1))
