@@ -50,7 +50,7 @@ def record_batch(
     `integration` (the one that tried them) picks its provider's reading of a refusal.
     """
     now = timezone.now()
-    attempts = [_attempt(outcome, now) for outcome in outcomes]
+    attempts = [_attempt(outcome, now, integration) for outcome in outcomes]
     insert_many(attempts)
     plain_successes = []
     for outcome in outcomes:
@@ -66,7 +66,9 @@ def record_batch(
     return attempts
 
 
-def _attempt(outcome: Outcome, now: datetime) -> SendAttempt:
+def _attempt(
+    outcome: Outcome, now: datetime, integration: SmtpIntegration | None = None
+) -> SendAttempt:
     message, error = outcome.message, outcome.error
     attempt = SendAttempt(
         message=message,
@@ -78,7 +80,7 @@ def _attempt(outcome: Outcome, now: datetime) -> SendAttempt:
         smtp_code=error.smtp_code if error else None,
         enhanced_code=error.enhanced_code if error else "",
         error=error.text if error else _refusals_text(outcome.refused),
-        hint=error.hint if error else "",
+        hint=error.hint if error else _refusals_hint(outcome.refused, integration),
         failure_class=str(error.failure_class) if error else "",
         succeeded=error is None,
     )
@@ -226,6 +228,17 @@ def _refused_for_good(code: int, text: str, integration: SmtpIntegration | None)
     host, auth_type = (integration.host, integration.auth_type) if integration else ("", "")
     failure_class, _ = classify("rcpt", code, parse_enhanced_code(text), text, host, auth_type)
     return failure_class is FailureClass.PERMANENT
+
+
+def _refusals_hint(refused: dict, integration: SmtpIntegration | None) -> str:
+    """What to do about the recipients a delivered message did not reach (the first that
+    the catalog has advice for)."""
+    host, auth_type = (integration.host, integration.auth_type) if integration else ("", "")
+    for code, text in refused.values():
+        _, hint = classify("rcpt", code, parse_enhanced_code(text), text, host, auth_type)
+        if hint:
+            return hint
+    return ""
 
 
 def _refusals_text(refused: dict) -> str:

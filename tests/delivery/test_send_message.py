@@ -278,7 +278,10 @@ def test_one_refused_recipient_of_three_does_not_stop_the_other_two(server):
     assert sorted(received.rcpt_tos) == ["a@example.org", "b@example.org"]
     assert message.status == Status.SENT
     assert message.refused_recipients["gone@example.org"][0] == 550
-    assert "gone@example.org refused: 550" in message.attempts.get().error
+    attempt = message.attempts.get()
+    assert "gone@example.org refused: 550" in attempt.error
+    # What to do about it is said, as for a failed attempt.
+    assert "check the address" in attempt.hint
 
 
 @pytest.mark.parametrize(
