@@ -18,7 +18,7 @@ from email.utils import formatdate, getaddresses, make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT
+from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT, utf8_charset_qp
 from django.core.mail.utils import DNS_NAME
 
 from .models import Kind, Message
@@ -55,6 +55,12 @@ def build_email(message: Message, html: str | None = None) -> EmailMultiAlternat
         reply_to=message.reply_to,
         headers=_extra_headers(message),
     )
+    if _has_long_line(message.text) or _has_long_line(html):
+        # Django picks quoted-printable for long lines by str.splitlines(), which also breaks
+        # at \x0b, \x0c, \x1c-\x1e, \x85 and \u2028/9: a line SMTP reads as one (up to a line
+        # break) could still go out longer than 998 bytes, which servers refuse. A Charset
+        # object (not the "utf-8" string) is taken as it is.
+        email.encoding = utf8_charset_qp
     if html and message.text:
         email.attach_alternative(html, "text/html")
     elif html:
@@ -118,6 +124,13 @@ HEADER_NAME = re.compile(r"[!-9;-~]+\Z")
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Headers EmailMessage.message() takes from `headers=` itself rather than copying them.
 SET_BY_DJANGO = {"from", "to", "cc", "reply-to"}
+
+
+def _has_long_line(body: str | None) -> bool:
+    return any(
+        len(line.encode(errors="surrogateescape")) > RFC5322_EMAIL_LINE_LENGTH_LIMIT
+        for line in LINE_BREAK.split(body or "")
+    )
 
 
 class NotSimple(Exception):

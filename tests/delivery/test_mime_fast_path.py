@@ -169,3 +169,18 @@ def test_the_fast_path_sends_the_tracked_html(settings):
     message = saved_message(html='<p><a href="https://example.com/x">x</a></p>')
     html = parse(fast_render(message)).get_body(("html",)).get_content()
     assert "/t/c/" in html and "/t/o/" in html
+
+
+@pytest.mark.parametrize("separator", ["\x0b", "\x0c", "\u2028", "\x85"])
+def test_no_line_goes_out_longer_than_998_bytes_whatever_splits_it_for_python(separator):
+    # Django measured lines with str.splitlines(), which breaks at these characters: the
+    # line (one for SMTP) went out in 8bit, 1,101 bytes long.
+    body = "x" * 500 + separator + "ü" * 300
+    message = build_message(to=["bob@example.org"], subject="Long", text=body, html=f"<p>{body}",
+                            integration=make_integration())
+    message.save()
+    rendered = render(message)
+    assert max(len(line) for line in rendered.split(b"\r\n")) <= 998
+    parsed = email.message_from_bytes(rendered, policy=email.policy.default)
+    plain, html = (part.get_content() for part in parsed.iter_parts())
+    assert plain.rstrip("\n") == body and html.rstrip("\n") == f"<p>{body}"
