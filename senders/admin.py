@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
@@ -75,3 +75,15 @@ class SenderAdmin(admin_lists.ModelAdmin):
     list_filter = ("integration", "is_default")
     search_fields = ("email", "name", "integration__name")
     list_select_related = ("integration",)
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # Adding back a sender that mail waits for is a fix, wherever staff make it.
+        from delivery.requeue import release_waiting
+
+        released = release_waiting(obj.integration)
+        if released:
+            self.message_user(
+                request, f"{released} queued message(s) of {obj.integration.name} waiting for "
+                "their next try are tried again now.", messages.INFO,
+            )
