@@ -195,20 +195,23 @@ class BatchSession:
 
     def _deliver_one(self, message: Message) -> Outcome:
         started = timezone.now()
-        if not pending_recipients(message):
+        pending = pending_recipients(message)
+        if not pending:
             return self._nothing_left_to_send(message, started)
         try:
             self._check_sender(message)
+            content = self._content(message)
             session = self._open(message)
             note = session.take_notes()
-            refused = self._send(session, message)
+            refused = self._send(session, message, pending, content)
         except DeliveryError as error:
             return self._failed(message, started, error)
         except Exception as exc:  # noqa: BLE001 - recorded and retried, never lost
             # Left to escape, it would hold the whole batch in `sending` until its lease
             # expired, with no attempt saying why.
-            return self._failed(message, started, self._unexpected(exc))
-        accepted = [r for r in pending_recipients(message) if r not in refused]
+            stage = self.session.stage if self.session is not None else "connect"
+            return self._failed(message, started, self._unexpected(exc, stage))
+        accepted = [r for r in pending if r not in refused]
         return Outcome(message, started, "data", refused=refused, accepted=accepted,
                        finished_at=timezone.now(), note=note)
 
@@ -235,20 +238,22 @@ class BatchSession:
         return Outcome(message, started, error.stage, error=error, moved_to=moved_to,
                        refused=error.refused_recipients, note=note, finished_at=timezone.now())
 
-    def _unexpected(self, exc: Exception) -> DeliveryError:
-        """A failure nothing classified (a bug, or a service such as Redis failing)."""
+    def _unexpected(
+        self, exc: Exception, stage: str, what: str = "Unexpected error"
+    ) -> DeliveryError:
+        """A failure nothing classified (a bug, a message that cannot be built, a service
+        such as Redis failing): transient, retried with backoff up to the attempt limit."""
         secrets = [getattr(self.integration, f) for f in SECRET_FIELDS]
         # The log's redaction knows no integration's secrets: the traceback, which ends with
         # the exception's text, is redacted here like the attempt is.
         traceback = redact(logging.Formatter().formatException(
             (type(exc), exc, exc.__traceback__)), secrets)
-        logger.error("integration %s: unexpected %s while sending; the message is retried\n%s",
-                     self.integration.pk, exc.__class__.__name__, traceback)
-        stage = self.session.stage if self.session is not None else "connect"
+        logger.error("integration %s: %s (%s); the message is retried\n%s",
+                     self.integration.pk, what, exc.__class__.__name__, traceback)
         return DeliveryError(
             stage=stage,
             failure_class=FailureClass.TRANSIENT,
-            text=f"Unexpected {exc.__class__.__name__}: {redact(str(exc), secrets)}"[:1000],
+            text=f"{what}: {exc.__class__.__name__}: {redact(str(exc), secrets)}"[:1000],
             hint="Not a reply from the server: something failed in this service (see the "
             "worker log at this time). The message is retried with backoff; if it keeps "
             "failing, report it with this message's id.",
@@ -301,21 +306,17 @@ class BatchSession:
             return envelope_address(message.from_email)
         return integration.username
 
-    def _send(self, session: SmtpSession, message: Message) -> dict:
-        pending = pending_recipients(message)
-        by_envelope = {envelope_address(r): r for r in pending}
+    def _content(self, message: Message) -> bytes:
+        """The bytes of DATA, built before the session is touched."""
         try:
-            content = render(message)
+            return render(message)
         except Exception as exc:  # noqa: BLE001 - a message that cannot be built is a failure
-            logger.error("message %s could not be rendered", message.pk, exc_info=exc)
-            raise DeliveryError(
-                stage="data",
-                failure_class=FailureClass.TRANSIENT,
-                text=f"The message could not be built: {exc.__class__.__name__}: {exc}"[:1000],
-                hint="Not a reply from the server: this service could not turn the stored "
-                "message into MIME (see the worker log). It is retried with backoff; report it "
-                "with this message's id if it keeps failing.",
-            ) from exc
+            raise self._unexpected(exc, "data", "The message could not be built") from exc
+
+    def _send(
+        self, session: SmtpSession, message: Message, pending: list[str], content: bytes
+    ) -> dict:
+        by_envelope = {envelope_address(r): r for r in pending}
         try:
             refused = session.send(envelope_address(message.from_email), list(by_envelope),
                                    content)

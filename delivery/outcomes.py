@@ -222,23 +222,26 @@ def _set(instance, values: dict) -> None:
         setattr(instance, name, value)
 
 
-def _refused_for_good(code: int, text: str, integration: SmtpIntegration | None) -> bool:
-    """A recipient's refusal is final when the catalog calls the same reply permanent at RCPT
-    (not every 5xx is: 552 there means too many recipients, 5.4.5 a daily limit)."""
+def _read_refusal(
+    code: int, text: str, integration: SmtpIntegration | None
+) -> tuple[FailureClass, str]:
+    """A recipient's refusal as the catalog reads it at RCPT, with the integration's provider
+    rules, as the session reads a refusal of every recipient."""
     host, auth_type = (integration.host, integration.auth_type) if integration else ("", "")
-    failure_class, _ = classify("rcpt", code, parse_enhanced_code(text), text, host, auth_type)
-    return failure_class is FailureClass.PERMANENT
+    return classify("rcpt", code, parse_enhanced_code(text), text, host, auth_type)
+
+
+def _refused_for_good(code: int, text: str, integration: SmtpIntegration | None) -> bool:
+    """Final only when the catalog calls the reply permanent (not every 5xx is: 552 at RCPT
+    means too many recipients, 5.4.5 a daily limit)."""
+    return _read_refusal(code, text, integration)[0] is FailureClass.PERMANENT
 
 
 def _refusals_hint(refused: dict, integration: SmtpIntegration | None) -> str:
     """What to do about the recipients a delivered message did not reach (the first that
     the catalog has advice for)."""
-    host, auth_type = (integration.host, integration.auth_type) if integration else ("", "")
-    for code, text in refused.values():
-        _, hint = classify("rcpt", code, parse_enhanced_code(text), text, host, auth_type)
-        if hint:
-            return hint
-    return ""
+    hints = (_read_refusal(code, text, integration)[1] for code, text in refused.values())
+    return next((hint for hint in hints if hint), "")
 
 
 def _refusals_text(refused: dict) -> str:

@@ -125,18 +125,7 @@ class SmtpIntegrationAdmin(admin_lists.ModelAdmin):
         # After the senders are saved: adding back a removed sender is a fix as much as a new
         # password is, and only the senders' formset sees it.
         if change and (form.has_changed() or any(fs.has_changed() for fs in formsets)):
-            self._release_waiting_mail(request, form.instance)
-
-    def _release_waiting_mail(self, request, obj: SmtpIntegration) -> None:
-        """What staff changed may be the fix: waiting mail is tried again at once."""
-        from delivery.requeue import release_waiting
-
-        released = release_waiting(obj)
-        if released:
-            self.message_user(
-                request, f"{released} queued message(s) waiting for their next try are tried "
-                "again now.", messages.INFO,
-            )
+            self.release_waiting_mail(request, form.instance)
 
     def _warn_if_basic_auth_is_refused(self, request, obj: SmtpIntegration) -> None:
         """Warn, not refuse (C9): some Gmail accounts still log in with an app password."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
@@ -78,12 +78,4 @@ class SenderAdmin(admin_lists.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        # Adding back a sender that mail waits for is a fix, wherever staff make it.
-        from delivery.requeue import release_waiting
-
-        released = release_waiting(obj.integration)
-        if released:
-            self.message_user(
-                request, f"{released} queued message(s) of {obj.integration.name} waiting for "
-                "their next try are tried again now.", messages.INFO,
-            )
+        self.release_waiting_mail(request, obj.integration)

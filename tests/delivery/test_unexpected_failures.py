@@ -57,7 +57,7 @@ def test_an_unexpected_error_is_recorded_without_secrets_and_the_batch_goes_on(m
     assert unlucky.status == Status.QUEUED and unlucky.claim_token is None
     attempt = SendAttempt.objects.get(message=unlucky)
     assert attempt.failure_class == "transient"
-    assert "Unexpected RuntimeError" in attempt.error and "s3cret" not in attempt.error
+    assert "Unexpected error: RuntimeError" in attempt.error and "s3cret" not in attempt.error
     assert Message.objects.filter(status=Status.SENT).count() == 2
 
 

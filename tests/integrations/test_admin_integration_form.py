@@ -460,7 +460,7 @@ def test_saving_a_change_tries_the_waiting_mail_again_at_once(admin_client):
                                       "senders-0-id": str(integration.senders.get().pk)}),
                         ("", "me@gmail.example", True))
     response = admin_client.post(change_url(integration), data, follow=True)
-    assert "1 queued message(s) waiting for their next try are tried again now" in (
+    assert "1 queued message(s) of Gmail waiting for their next try are tried again now" in (
         response.content.decode())
     waiting.refresh_from_db()
     assert waiting.next_attempt_at <= timezone.now()
@@ -495,7 +495,7 @@ def test_adding_back_a_removed_sender_tries_its_waiting_mail_again_at_once(admin
     response = admin_client.post(change_url(integration), data, follow=True)
     assert response.status_code == 200
     assert integration.senders.filter(email="old@gmail.example").exists()
-    assert "1 queued message(s) waiting for their next try are tried again now" in (
+    assert "1 queued message(s) of Gmail waiting for their next try are tried again now" in (
         response.content.decode())
     waiting.refresh_from_db()
     assert waiting.next_attempt_at <= timezone.now()
