@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from integrations.errors import DeliveryError, FailureClass
 from integrations.models import SECRET_FIELDS, SmtpIntegration
-from integrations.redaction import redact
+from notifuse_smtp.redaction import redact
 from integrations.smtp_client import SmtpSession
 
 from . import sessions, wakeups

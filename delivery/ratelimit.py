@@ -7,7 +7,8 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import redis
-from django.conf import settings
+
+from notifuse_smtp.redis_connection import redis_client
 
 # Count the message in every window, or in none when one is full; answer the wait in seconds.
 ACQUIRE = """
@@ -56,4 +57,4 @@ class RateLimiter:
 
 @lru_cache(maxsize=1)
 def shared_limiter() -> RateLimiter:
-    return RateLimiter(redis.Redis.from_url(settings.REDIS_URL))
+    return RateLimiter(redis_client())

@@ -16,7 +16,7 @@ import uuid
 from django.conf import settings
 
 from integrations.models import SmtpIntegration
-from integrations.oauth2.cache import redis_client
+from notifuse_smtp.redis_connection import redis_client
 from integrations.smtp_client import SmtpSession
 
 NOOP_AFTER_IDLE_SECONDS = 10.0

@@ -30,13 +30,13 @@ def sweep() -> dict[str, int]:
 
 def heartbeat() -> None:
     """Record that beat ran the sweeper: /healthz reports how long ago."""
-    from integrations.oauth2.cache import redis_client
+    from notifuse_smtp.redis_connection import redis_client
 
     redis_client().set(HEARTBEAT_KEY, time.time(), ex=86400)
 
 
 def seconds_since_last_sweep() -> float | None:
-    from integrations.oauth2.cache import redis_client
+    from notifuse_smtp.redis_connection import redis_client
 
     value = redis_client().get(HEARTBEAT_KEY)
     return time.time() - float(value) if value else None

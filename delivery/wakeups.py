@@ -157,6 +157,6 @@ def _draining_key(integration_id: int) -> str:
 
 
 def _redis() -> redis.Redis:
-    from integrations.oauth2.cache import redis_client
+    from notifuse_smtp.redis_connection import redis_client
 
     return redis_client()

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from .diagnostics import Report, run_diagnostics
 from .models import IntegrationTest, SmtpIntegration
-from .oauth2.cache import redis_client
+from notifuse_smtp.redis_connection import redis_client
 
 TESTS_PER_HOUR = 10
 

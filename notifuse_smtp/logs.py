@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from integrations.redaction import redact
+from notifuse_smtp.redaction import redact
 
 
 class RedactingFilter(logging.Filter):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 
 import redis
 from cryptography.fernet import InvalidToken
 from django.conf import settings
 
 from integrations.crypto import decrypt, encrypt
+from notifuse_smtp.redis_connection import redis_client
 from integrations.errors import FailureClass
 
 from .base import Token, TokenProvider, token_error
@@ -33,11 +33,6 @@ class CachedToken:
 
     def __repr__(self) -> str:
         return f"CachedToken(expires_at={self.expires_at}, from_cache={self.from_cache})"
-
-
-@lru_cache(maxsize=1)
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 class TokenCache:
