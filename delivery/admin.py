@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Count
 
-from notifuse_smtp import admin_lists
+from notifuse_smtp import admin_base
 
-from .requeue import requeue_failed
+from .lifecycle.transitions import staff_retry
 from .models import Message, SendAttempt
 from .permissions import RETRY_MESSAGES
 
@@ -31,7 +31,7 @@ class SendAttemptInline(admin.TabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(admin_lists.ModelAdmin):
+class MessageAdmin(admin_base.ModelAdmin):
     list_display = (
         "id", "created_at", "status", "kind", "integration", "recipients", "subject",
         "attempts", "last_error",
@@ -70,5 +70,5 @@ class MessageAdmin(admin_lists.ModelAdmin):
     @admin.action(description="Retry the selected failed messages (queues them, sends nothing)",
                   permissions=("retry",))
     def retry_messages(self, request, queryset) -> None:
-        count = requeue_failed(queryset)
+        count = staff_retry(queryset)
         self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)

@@ -5,18 +5,18 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import time
 from collections import Counter
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+
+from notifuse_smtp.caching import RecentAnswers
 
 from . import wakeups
 from .inserts import insert_many, insert_message
+from .lifecycle.transitions import new_message
 from .models import Kind, Message
-from .routing import forget_senders, route
+from .routing import route
 from .validation import (
     InvalidMessage,
     check_header_value,
@@ -160,8 +160,7 @@ def build_message(
     chosen = _route(routes, kind=kind, from_email=from_email, integration=integration)
     _check_lengths(subject=subject, from_email=chosen.from_email,
                    idempotency_key=idempotency_key, unsubscribe_url=unsubscribe_url)
-    now = timezone.now()
-    return Message(
+    return new_message(
         kind=kind,
         integration=chosen.integration,
         integration_pinned=chosen.pinned,
@@ -175,14 +174,12 @@ def build_message(
         idempotency_key=idempotency_key or None,
         track=track,
         unsubscribe_url=unsubscribe_url,
-        next_attempt_at=now,
-        deadline=now + timedelta(seconds=settings.DELIVERY_MAX_AGE),
     )
 
 
 # Routing decisions of this process, reused for ROUTE_CACHE_SECONDS: a burst of send_email
 # calls then costs one INSERT each instead of two more lookups.
-_recent_routes: dict[tuple, tuple[float, object]] = {}
+_recent_routes = RecentAnswers("ROUTE_CACHE_SECONDS")
 
 
 def _route(routes: dict | None, **choice):
@@ -191,21 +188,7 @@ def _route(routes: dict | None, **choice):
         if key not in routes:
             routes[key] = route(**choice)
         return routes[key]
-    now = time.monotonic()
-    cached = _recent_routes.get(key)
-    if cached and cached[0] > now:
-        return cached[1]
-    chosen = route(**choice)
-    if len(_recent_routes) > 1000:
-        _recent_routes.clear()
-    _recent_routes[key] = (now + settings.ROUTE_CACHE_SECONDS, chosen)
-    return chosen
-
-
-def forget_routes() -> None:
-    """Drop remembered routing decisions and senders (tests, and after editing integrations)."""
-    _recent_routes.clear()
-    forget_senders()
+    return _recent_routes.get(key, lambda: route(**choice))
 
 
 def _check_url(field: str, url: str) -> str:

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class DeliveryConfig(AppConfig):
     name = "delivery"
     verbose_name = "Delivery"
+
+    def ready(self) -> None:
+        from . import receivers
+
+        receivers.connect()

@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-import redis
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
-from integrations.errors import DeliveryError, FailureClass
-from integrations.models import SECRET_FIELDS, SmtpIntegration
-from notifuse_smtp.redaction import redact
-from integrations.smtp_client import SmtpSession
+from integrations.models import SmtpIntegration
 
 from . import sessions, wakeups
-from .claiming import claim_batch
+from .batch_session import BatchSession
 from .failover import alternative_for
-from .mime import render
-from .models import Message, Status
-from .outcomes import Outcome, mark_integration, move_message, pending_recipients, record_batch
-from .ratelimit import shared_limiter
-from .requeue import release_waiting
-from .routing import sender_addresses
-from .validation import envelope_address
+from .lifecycle.claiming import claim_batch
+from .lifecycle.transitions import give_back, move_to, release_held
 
-logger = logging.getLogger(__name__)
-
-# Stages that belong to the session, not to one message: failing there stops the drain.
-SESSION_STAGES = ("connect", "tls", "ehlo", "token", "auth")
-# Replies after which the connection cannot carry another transaction.
-SESSION_ENDING_CODES = {421}
 # How long a drain waits for more mail after a batch smaller than DELIVERY_BATCH_SIZE.
 GATHER_SECONDS = 0.02
 # How long one drain may keep a worker process: then the rest of the mail goes to a new
@@ -44,7 +27,10 @@ SLOT_RETRY_SECONDS = 1.0
 
 def drain(integration_id: int) -> int:
     """Send every due message of one integration; return how many were tried."""
-    wakeups.clear_pending(integration_id)
+    turn = wakeups.DrainTurn(
+        integration_id, lambda: claim_batch(integration_id, settings.DELIVERY_BATCH_SIZE)
+    )
+    turn.start()
     integration = SmtpIntegration.objects.filter(pk=integration_id).first()
     if integration is None:
         return 0
@@ -55,50 +41,37 @@ def drain(integration_id: int) -> int:
         # Every connection is busy draining this integration; look again shortly.
         wakeups.publish(integration_id, countdown=SLOT_RETRY_SECONDS)
         return 0
-    tried = 0
-    started, turn_ends = timezone.now(), time.monotonic() + DRAIN_TURN_SECONDS
     batches = BatchSession(integration)
     try:
-        # While announced, send_email publishes no wake-up for this integration: the mail it
-        # commits is this drain's to claim.
-        wakeups.announce_draining(integration_id)
-        while batch := _next_batch(integration_id):
-            tried += len(batch)
-            batches.deliver(batch)
-            if batches.halted:
-                _hand_on_after_halt(integration_id, started)
-                _release_if_saved_meanwhile(integration)
-                break
-            if time.monotonic() > turn_ends:
-                wakeups.publish(integration_id)  # the rest, after what else is queued
-                break
-            if len(batch) < settings.DELIVERY_BATCH_SIZE:
-                # Mail is arriving one message at a time: let the next batch gather for a
-                # moment, so claiming and recording are paid per batch, not per message.
-                # A lone message is not delayed (it was claimed at once).
-                time.sleep(GATHER_SECONDS)
-            wakeups.announce_draining(integration_id)
+        return _send_batches(turn, batches)
     finally:
-        wakeups.end_draining(integration_id)
+        turn.end()
         batches.finish()
         slot.release()
+
+
+def _send_batches(turn: wakeups.DrainTurn, batches: BatchSession) -> int:
+    tried, turn_ends = 0, time.monotonic() + DRAIN_TURN_SECONDS
+    # While announced, send_email publishes no wake-up for this integration: the mail it
+    # commits is this drain's to claim.
+    turn.announce()
+    while batch := turn.next_batch():
+        tried += len(batch)
+        batches.deliver(batch)
+        if batches.halted:
+            turn.hand_on_after_halt()
+            _release_if_saved_meanwhile(batches.integration)
+            break
+        if time.monotonic() > turn_ends:
+            wakeups.publish(turn.integration_id)  # the rest, after what else is queued
+            break
+        if len(batch) < settings.DELIVERY_BATCH_SIZE:
+            # Mail is arriving one message at a time: let the next batch gather for a
+            # moment, so claiming and recording are paid per batch, not per message.
+            # A lone message is not delayed (it was claimed at once).
+            time.sleep(GATHER_SECONDS)
+        turn.announce()
     return tried
-
-
-def _hand_on_after_halt(integration_id: int, drain_started: datetime) -> None:
-    """A halted drain claims no more: mail queued while it was announced (and so published
-    no wake-up) gets one now, to be tried or moved to another integration.
-
-    Only that mail: what the drain itself gave back is left to its retry time, or a broken
-    integration would be drained again and again, one failed login after another.
-    """
-    wakeups.end_draining(integration_id)
-    due = Message.objects.filter(
-        integration_id=integration_id, status=Status.QUEUED,
-        next_attempt_at__lte=timezone.now(), created_at__gte=drain_started,
-    )
-    if due.exists():
-        wakeups.publish_coalesced(integration_id)
 
 
 def _release_if_saved_meanwhile(integration: SmtpIntegration) -> None:
@@ -110,20 +83,7 @@ def _release_if_saved_meanwhile(integration: SmtpIntegration) -> None:
     """
     current = SmtpIntegration.objects.filter(pk=integration.pk).first()
     if current is not None and current.updated_at != integration.updated_at:
-        release_waiting(current)
-
-
-def _next_batch(integration_id: int) -> list[Message]:
-    batch = claim_batch(integration_id, settings.DELIVERY_BATCH_SIZE)
-    if batch:
-        return batch
-    # Mail committed while this drain was announced published no wake-up: stop announcing,
-    # then look once more, so that mail is either claimed here or wakes a worker itself.
-    wakeups.end_draining(integration_id)
-    batch = claim_batch(integration_id, settings.DELIVERY_BATCH_SIZE)
-    if batch:
-        wakeups.announce_draining(integration_id)
-    return batch
+        release_held(current)
 
 
 def hand_over_from_inactive(integration: SmtpIntegration) -> int:
@@ -136,264 +96,13 @@ def hand_over_from_inactive(integration: SmtpIntegration) -> int:
         stay = []
         for message in batch:
             target = alternative_for(message)
-            if target and move_message(message, target, attempted=False):
+            if target and move_to(message, target, attempted=False):
                 wakeups.publish_on_commit(target.pk)
                 moved += 1
             else:
-                stay.append(message.pk)
-        Message.objects.filter(pk__in=stay, status=Status.SENDING).update(
-            status=Status.QUEUED, claim_token=None, lease_expires_at=None,
-            attempt_count=F("attempt_count") - 1,
-            next_attempt_at=timezone.now() + timedelta(seconds=settings.DELIVERY_SWEEP_SECONDS),
-        )
+                stay.append(message)
+        retry_at = timezone.now() + timedelta(seconds=settings.DELIVERY_SWEEP_SECONDS)
+        give_back(stay, retry_at=retry_at)
         if stay:
             break
     return moved
-
-
-class BatchSession:
-    """Delivers claimed batches over one SMTP session, reopening it when a failure ends it."""
-
-    def __init__(self, integration: SmtpIntegration) -> None:
-        self.integration = integration
-        self.session: SmtpSession | None = None
-        # An integration-wide failure (auth, TLS, unreachable) or a full rate window.
-        self.halted = False
-        self.earliest_retry: datetime | None = None
-        self.failover_to: SmtpIntegration | None = None
-        # A configuration failure flagged the integration during this drain: a later save of
-        # the same drain (outcomes are saved every DELIVERY_RECORD_SECONDS) must not clear it.
-        self.flagged = False
-
-    def deliver(self, batch: list[Message]) -> None:
-        outcomes: list[Outcome] = []
-        untried: list[Message] = []
-        # A message the server took but that is not yet recorded as sent is sent again if
-        # this process dies: outcomes are saved every DELIVERY_RECORD_SECONDS, not only at
-        # the end of the batch, to keep that window short.
-        record_by = time.monotonic() + settings.DELIVERY_RECORD_SECONDS
-        try:
-            for index, message in enumerate(batch):
-                # Halted first: a message that will not be tried takes no turn in the window.
-                if not self.halted and (wait := self._rate_limit_wait()):
-                    self.halted = True
-                    self._postpone(timezone.now() + timedelta(seconds=wait))
-                if self.halted:
-                    untried = batch[index:]
-                    break
-                outcomes.append(self._deliver_one(message))
-                if time.monotonic() >= record_by:
-                    recorded, outcomes = outcomes, []
-                    self._record(recorded)
-                    record_by = time.monotonic() + settings.DELIVERY_RECORD_SECONDS
-        finally:
-            self._record(outcomes)
-        # After recording: the failure that halted the session has set the retry time the
-        # untried messages wait for too.
-        if untried:
-            self._release(untried)
-
-    def _deliver_one(self, message: Message) -> Outcome:
-        started = timezone.now()
-        pending = pending_recipients(message)
-        if not pending:
-            return self._nothing_left_to_send(message, started)
-        try:
-            self._check_sender(message)
-            content = self._content(message)
-            session = self._open(message)
-            note = session.take_notes()
-            refused = self._send(session, message, pending, content)
-        except DeliveryError as error:
-            return self._failed(message, started, error)
-        except Exception as exc:  # noqa: BLE001 - recorded and retried, never lost
-            # Left to escape, it would hold the whole batch in `sending` until its lease
-            # expired, with no attempt saying why.
-            stage = self.session.stage if self.session is not None else "connect"
-            return self._failed(message, started, self._unexpected(exc, stage))
-        accepted = [r for r in pending if r not in refused]
-        return Outcome(message, started, "data", refused=refused, accepted=accepted,
-                       finished_at=timezone.now(), note=note)
-
-    def _nothing_left_to_send(self, message: Message, started: datetime) -> Outcome:
-        """Every recipient already took the message or refused it for good: it is done, and
-        an empty RCPT list must not reach the server."""
-        if message.delivered_to:
-            return Outcome(message, started, "rcpt", finished_at=timezone.now())
-        refused = ", ".join(message.refused_recipients)
-        return Outcome(message, started, "rcpt", finished_at=timezone.now(), error=DeliveryError(
-            stage="rcpt",
-            failure_class=FailureClass.PERMANENT,
-            text=f"Every recipient was refused for good earlier: {refused}",
-            hint="Check the addresses; Retry tries them again.",
-        ))
-
-    def _failed(self, message: Message, started: datetime, error: DeliveryError) -> Outcome:
-        note = self.session.take_notes() if self.session else ""
-        self._after_failure(error)
-        moved_to = None
-        if error.failure_class is FailureClass.CONFIGURATION:
-            moved_to = alternative_for(message)
-            self.failover_to = self.failover_to or moved_to
-        return Outcome(message, started, error.stage, error=error, moved_to=moved_to,
-                       refused=error.refused_recipients, note=note, finished_at=timezone.now())
-
-    def _unexpected(
-        self, exc: Exception, stage: str, what: str = "Unexpected error"
-    ) -> DeliveryError:
-        """A failure nothing classified (a bug, a message that cannot be built, a service
-        such as Redis failing): transient, retried with backoff up to the attempt limit."""
-        secrets = [getattr(self.integration, f) for f in SECRET_FIELDS]
-        # The log's redaction knows no integration's secrets: the traceback, which ends with
-        # the exception's text, is redacted here like the attempt is.
-        traceback = redact(logging.Formatter().formatException(
-            (type(exc), exc, exc.__traceback__)), secrets)
-        logger.error("integration %s: %s (%s); the message is retried\n%s",
-                     self.integration.pk, what, exc.__class__.__name__, traceback)
-        return DeliveryError(
-            stage=stage,
-            failure_class=FailureClass.TRANSIENT,
-            text=f"{what}: {exc.__class__.__name__}: {redact(str(exc), secrets)}"[:1000],
-            hint="Not a reply from the server: something failed in this service (see the "
-            "worker log at this time). The message is retried with backoff; if it keeps "
-            "failing, report it with this message's id.",
-        )
-
-    def _check_sender(self, message: Message) -> None:
-        """A sender removed after the message was queued is a configuration failure."""
-        address = envelope_address(message.from_email).lower()
-        if address in sender_addresses(self.integration):
-            return
-        if address not in sender_addresses(self.integration, fresh=True):
-            raise DeliveryError(
-                stage="mail",
-                failure_class=FailureClass.CONFIGURATION,
-                text=f"{address} is no longer a sender of this integration",
-                hint="Add the address back as a sender of the integration, or send from one of "
-                "its senders. The message waits until then.",
-            )
-
-    def _rate_limit_wait(self) -> float:
-        integration = self.integration
-        if not (integration.rate_limit_per_minute or integration.rate_limit_per_day):
-            return 0.0
-        try:
-            return shared_limiter().acquire(
-                integration.pk, integration.rate_limit_per_minute, integration.rate_limit_per_day
-            )
-        except redis.RedisError as exc:
-            # The limit cannot be checked, so it cannot be kept: the batch waits (given back,
-            # nothing lost) rather than risk the provider's throttling or a suspension.
-            logger.warning("integration %s: rate limit not checked (%s); its mail waits",
-                           integration.pk, exc.__class__.__name__)
-            return settings.DELIVERY_SWEEP_SECONDS
-
-    def _open(self, message: Message) -> SmtpSession:
-        mailbox = self._mailbox_for(message)
-        if self.session is not None and self.session.mailbox != mailbox:
-            self._put_back()  # XOAUTH2 as the sender: one session per sender mailbox
-        if self.session is None:
-            self.session = sessions.take(self.integration, mailbox)
-        if self.session is None:
-            session = SmtpSession(self.integration)
-            session.open(mailbox=mailbox)
-            self.session = session
-        return self.session
-
-    def _mailbox_for(self, message: Message) -> str:
-        integration = self.integration
-        if integration.auth_type == "oauth2" and integration.xoauth2_as_sender:
-            return envelope_address(message.from_email)
-        return integration.username
-
-    def _content(self, message: Message) -> bytes:
-        """The bytes of DATA, built before the session is touched."""
-        try:
-            return render(message)
-        except Exception as exc:  # noqa: BLE001 - a message that cannot be built is a failure
-            raise self._unexpected(exc, "data", "The message could not be built") from exc
-
-    def _send(
-        self, session: SmtpSession, message: Message, pending: list[str], content: bytes
-    ) -> dict:
-        by_envelope = {envelope_address(r): r for r in pending}
-        try:
-            refused = session.send(envelope_address(message.from_email), list(by_envelope),
-                                   content)
-        except DeliveryError as error:
-            error.refused_recipients = _as_queued(error.refused_recipients, by_envelope)
-            raise
-        return _as_queued(refused, by_envelope)
-
-    def _after_failure(self, error: DeliveryError) -> None:
-        if error.stage in SESSION_STAGES or error.smtp_code in SESSION_ENDING_CODES:
-            self.close()
-        elif error.failure_class is FailureClass.TRANSIENT and error.smtp_code is None:
-            self.close()  # a network error mid-transaction leaves the connection unusable
-        elif self.session is not None:
-            self.session.reset_quietly()
-        if error.stage in SESSION_STAGES:
-            self.halted = True
-
-    def _record(self, outcomes: list[Outcome]) -> None:
-        if not outcomes:
-            return
-        record_batch(outcomes, self.integration)
-        for outcome in outcomes:
-            if outcome.moved_to is not None:
-                wakeups.publish_on_commit(outcome.moved_to.pk)
-            elif outcome.message.status == Status.QUEUED:
-                self._postpone(outcome.message.next_attempt_at)
-        errors = [o.error for o in outcomes if o.error is not None]
-        configuration = [e for e in errors if e.failure_class is FailureClass.CONFIGURATION]
-        if configuration:
-            self.flagged = True
-            mark_integration(self.integration, configuration[-1])
-        elif len(errors) < len(outcomes) and not self.flagged:
-            mark_integration(self.integration, None)
-
-    def _postpone(self, when: datetime) -> None:
-        if self.earliest_retry is None or when < self.earliest_retry:
-            self.earliest_retry = when
-
-    def _release(self, messages: list[Message]) -> None:
-        """Give claimed but untried messages back, without counting an attempt.
-
-        After a failure that halted the session, those not pinned to this integration follow
-        the failover too.
-        """
-        target = self.failover_to
-        moved = {m.pk for m in messages if target and move_message(m, target, attempted=False)}
-        if moved:
-            wakeups.publish_on_commit(target.pk)
-        Message.objects.filter(
-            pk__in=[m.pk for m in messages if m.pk not in moved], status=Status.SENDING
-        ).update(
-            status=Status.QUEUED,
-            claim_token=None,
-            lease_expires_at=None,
-            next_attempt_at=self.earliest_retry or timezone.now(),
-            attempt_count=F("attempt_count") - 1,
-        )
-
-    def finish(self) -> None:
-        """Keep the session for the next batch and schedule the wake-up for retries."""
-        self._put_back()
-        if self.earliest_retry is not None:
-            delay = max((self.earliest_retry - timezone.now()).total_seconds(), 0)
-            wakeups.publish(self.integration.pk, countdown=delay)
-
-    def _put_back(self) -> None:
-        session, self.session = self.session, None
-        if session is not None:
-            sessions.give_back(session, self.integration)
-
-    def close(self) -> None:
-        session, self.session = self.session, None
-        if session is not None:
-            session.close()
-
-
-def _as_queued(refused: dict, by_envelope: dict[str, str]) -> dict:
-    """Refusals keyed by the recipient as the message stores it, not its envelope form."""
-    return {by_envelope.get(addr, addr): reply for addr, reply in refused.items()}

@@ -5,28 +5,10 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from .choices import Kind, Stage, Status
+from .lifecycle.queries import MessageQuerySet
 
-class Kind(models.TextChoices):
-    TRANSACTIONAL = "transactional", "Transactional"
-    MARKETING = "marketing", "Marketing"
-
-
-class Status(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-
-
-class Stage(models.TextChoices):
-    CONNECT = "connect", "Connect"
-    TLS = "tls", "TLS"
-    EHLO = "ehlo", "EHLO"
-    TOKEN = "token", "Token"
-    AUTH = "auth", "AUTH"
-    MAIL = "mail", "MAIL FROM"
-    RCPT = "rcpt", "RCPT TO"
-    DATA = "data", "DATA"
+__all__ = ["Kind", "Message", "SendAttempt", "Stage", "Status", "TrackingEvent"]
 
 
 class Message(models.Model):
@@ -76,6 +58,8 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MessageQuerySet.as_manager()
 
     @property
     def attempts_since_retry(self) -> int:

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from email.utils import getaddresses
 
-from django.conf import settings
 from django.db.models import F
 
+from integrations.lookup import find_integration
 from integrations.models import SmtpIntegration
+from notifuse_smtp.caching import RecentAnswers
 
 from .validation import InvalidMessage, envelope_address
 
 HEALTHY_FIRST = F("needs_attention_since").asc(nulls_first=True)
 # Each integration's sender addresses as workers last read them, reused for
 # ROUTE_CACHE_SECONDS: a drain of a few messages then skips a query.
-_sender_addresses: dict[int, tuple[float, frozenset[str]]] = {}
+_sender_addresses = RecentAnswers("ROUTE_CACHE_SECONDS")
 KIND_FLAG = {"transactional": "use_for_transactional", "marketing": "use_for_marketing"}
 
 
@@ -28,29 +28,11 @@ class Route:
 
 
 def resolve_integration(value) -> SmtpIntegration:
-    """Accept an SmtpIntegration, its primary key or its name.
-
-    A string is a name first, so an integration named "2024" is found by its name; digits
-    that name none are a primary key (`--integration 3` on the command line).
-    """
-    if isinstance(value, SmtpIntegration):
-        return value
-    found = None
-    if isinstance(value, str):
-        found = SmtpIntegration.objects.filter(name=value).first()
-    primary_key = _primary_key(value)
-    if found is None and primary_key is not None:
-        found = SmtpIntegration.objects.filter(pk=primary_key).first()
-    if found is None:
-        raise InvalidMessage("integration", f"no integration {value!r}")
-    return found
-
-
-def _primary_key(value) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = str(value)
-    return int(text) if text.isascii() and text.isdigit() else None
+    """An SmtpIntegration, its primary key or its name; InvalidMessage when there is none."""
+    try:
+        return find_integration(value)
+    except SmtpIntegration.DoesNotExist as exc:
+        raise InvalidMessage("integration", str(exc)) from None
 
 
 def route(*, kind: str, from_email: str | None, integration=None) -> Route:
@@ -122,17 +104,8 @@ def sender_addresses(integration: SmtpIntegration, *, fresh: bool = False) -> fr
     Answers may be up to ROUTE_CACHE_SECONDS old: ask again with `fresh` before acting on an
     address that is missing (a sender added a moment ago in another process).
     """
-    now = time.monotonic()
-    cached = _sender_addresses.get(integration.pk)
-    if cached and cached[0] > now and not fresh:
-        return cached[1]
-    emails = integration.senders.values_list("email", flat=True)
-    addresses = frozenset(envelope_address(e).lower() for e in emails)
-    if len(_sender_addresses) > 1000:
-        _sender_addresses.clear()
-    _sender_addresses[integration.pk] = (now + settings.ROUTE_CACHE_SECONDS, addresses)
-    return addresses
+    def read() -> frozenset[str]:
+        emails = integration.senders.values_list("email", flat=True)
+        return frozenset(envelope_address(e).lower() for e in emails)
 
-
-def forget_senders() -> None:
-    _sender_addresses.clear()
+    return _sender_addresses.get(integration.pk, read, fresh=fresh)

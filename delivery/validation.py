@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import re
-from email.headerregistry import Address
-from email.utils import getaddresses
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.utils.functional import Promise
-
-from integrations.smtp_client import envelope_address
+from notifuse_smtp import addresses
+from notifuse_smtp.addresses import LINE_BREAK, envelope_address
 
 __all__ = ["InvalidMessage", "envelope_address"]
 
-# local@domain in printable ASCII with no spaces, quotes, brackets, commas or line breaks.
-PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 # A header name (RFC 5322 ftext): printable ASCII but the colon, so no space, tab or NUL.
 HEADER_NAME = re.compile(r"[!-9;-~]+")
-# Every character str.splitlines() breaks at, not only CR and LF: the email package folds
-# header values with it, so a vertical tab or form feed would start a new header line in the
-# worker (or make rendering fail there) just as a newline would.
-LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 class InvalidMessage(ValueError):
@@ -52,35 +41,12 @@ def check_header_value(field: str, value: str) -> str:
     return check_text(field, value)
 
 
-def normalize_address(field: str, raw: str) -> str:
+def normalize_address(field: str, raw) -> str:
     """Return `raw` as one valid address ("Name <a@b>" or "a@b"), IDN domains accepted."""
-    if isinstance(raw, Promise):
-        raw = str(raw)  # a lazy translation, e.g. a display name from gettext_lazy
-    if not isinstance(raw, str) or not raw.strip():
-        raise InvalidMessage(field, "an address is empty")
-    if PLAIN_ADDRESS.fullmatch(raw):
-        # Most addresses are plain ASCII ones: no name to parse, no domain to encode.
-        try:
-            validate_email(raw)
-        except ValidationError:
-            raise InvalidMessage(field, f"{raw!r} is not a valid email address") from None
-        return raw
-    check_header_value(field, raw)
-    parsed = getaddresses([raw])
-    if len(parsed) != 1 or not parsed[0][1]:
-        raise InvalidMessage(field, f"{raw!r} is not one email address")
-    name, addr = parsed[0]
-    local, _, domain = addr.rpartition("@")
-    if not local or not domain:
-        raise InvalidMessage(field, f"{raw!r} is not a valid email address")
-    if not local.isascii():
-        raise InvalidMessage(field, f"{raw!r}: non-ASCII before the @ is not supported")
     try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-        validate_email(f"{local}@{ascii_domain}")
-    except (UnicodeError, ValidationError):
-        raise InvalidMessage(field, f"{raw!r} is not a valid email address") from None
-    return str(Address(display_name=name, addr_spec=f"{local}@{domain}")) if name else addr
+        return addresses.normalize_address(raw)
+    except addresses.AddressError as exc:
+        raise InvalidMessage(field, str(exc)) from None
 
 
 def normalize_addresses(field: str, values, *, required: bool = False) -> list[str]:

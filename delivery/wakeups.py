@@ -1,4 +1,30 @@
-"""Wake-up calls to workers. Losing one loses nothing: the sweeper re-publishes due mail."""
+"""The wake-up protocol: how queued mail reaches a worker without a task per message.
+
+The database row is the truth; a wake-up (a `delivery.tasks.drain_integration` task,
+published by name) only tells a worker to drain an integration. Losing one loses nothing:
+the sweeper re-publishes every integration with due mail. The ordering rules:
+
+1. A producer commits its message first, then publishes (`publish_on_commit`), through a
+   background thread, coalesced: at most one wake-up waits per integration (the pending
+   flag), and none is published while a drain of that integration announces itself.
+2. A drain clears the pending flag before its first claim (`DrainTurn.start`): mail
+   committed before that is seen by the claim, mail committed after it publishes anew.
+3. A drain announces itself (renewed after each batch, expiring if it dies). When a claim
+   finds nothing it stops announcing, then claims once more (`DrainTurn.next_batch`): mail
+   committed while it announced (which published nothing) is claimed by that last look, or
+   was committed after the announcement ended and published its own wake-up.
+4. A drain that halts (a failed login, a full rate window) claims no more: mail committed
+   during it gets a wake-up (`DrainTurn.hand_on_after_halt`); what the drain gave back waits
+   for its retry time, or a broken integration would be drained one failed login after
+   another.
+
+    producer                    Redis flags                 drain (worker)
+    commit ─> publish? ──(pending unset, not draining)──>   task
+                                 clear pending  <────────── start
+                                 announce       <────────── claim … send … renew
+                                 end announce   <────────── claim found nothing
+                                                            claim once more, then end
+"""
 
 from __future__ import annotations
 
@@ -7,10 +33,17 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import redis
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
+
+from notifuse_smtp.redis_connection import redis_client
+
+from .models import Message
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +60,13 @@ BULK_FANOUT = 4
 GATHER_SECONDS = 0.02
 
 
-def publish(integration_id: int, *, countdown: float | None = None) -> None:
-    from .tasks import drain_integration
+DRAIN_TASK = "delivery.tasks.drain_integration"
 
+
+def publish(integration_id: int, *, countdown: float | None = None) -> None:
     try:
-        drain_integration.apply_async((integration_id,), countdown=countdown)
+        # By name: the tasks module imports the engine, which imports this one.
+        current_app.send_task(DRAIN_TASK, (integration_id,), countdown=countdown)
     except Exception as exc:  # noqa: BLE001 - any broker failure; the row is already safe
         logger.warning(
             "wake-up for integration %s not published (%s); the sweeper will pick it up",
@@ -157,6 +192,46 @@ def _draining_key(integration_id: int) -> str:
 
 
 def _redis() -> redis.Redis:
-    from notifuse_smtp.redis_connection import redis_client
-
     return redis_client()
+
+
+class DrainTurn:
+    """One drain's side of the protocol (rules 2 to 4 above) around its `claim` function."""
+
+    def __init__(self, integration_id: int, claim: Callable[[], list]) -> None:
+        self.integration_id = integration_id
+        self.claim = claim
+        # When the drain first announced itself: mail created since is this drain's to hand on.
+        self.started = None
+
+    def start(self) -> None:
+        """Rule 2: before the first claim."""
+        clear_pending(self.integration_id)
+
+    def announce(self) -> None:
+        """Rule 3: while announced, producers publish nothing for this integration."""
+        if self.started is None:
+            self.started = timezone.now()
+        announce_draining(self.integration_id)
+
+    def next_batch(self) -> list:
+        """Rule 3: an empty claim ends the announcement and is followed by one more look."""
+        batch = self.claim()
+        if batch:
+            return batch
+        end_draining(self.integration_id)
+        batch = self.claim()
+        if batch:
+            announce_draining(self.integration_id)
+        return batch
+
+    def hand_on_after_halt(self) -> None:
+        """Rule 4: only mail committed during this drain gets a wake-up."""
+        end_draining(self.integration_id)
+        due = (Message.objects.due().of_integration(self.integration_id)
+               .filter(created_at__gte=self.started))
+        if due.exists():
+            publish_coalesced(self.integration_id)
+
+    def end(self) -> None:
+        end_draining(self.integration_id)

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from senders.admin import SenderInline
 
-from notifuse_smtp import admin_lists
+from notifuse_smtp import admin_base
 
 from .diagnostics import Report
 from .forms import GmailCodeForm, SmtpIntegrationForm, TestEmailForm
@@ -24,7 +24,8 @@ from .models import SECRET_FIELDS, AuthType, IntegrationTest, SmtpIntegration
 from .oauth2.google_consent import ConsentError, consent_url, exchange_code
 from .oauth2.hints import MICROSOFT_SETUP
 from .presets import requires_oauth2
-from .testing import QuotaExceeded, run_integration_test
+from .signals import AnnouncesChanges
+from .diagnostic_runs import QuotaExceeded, run_integration_test
 
 HEALTH_FIELDS = (
     "needs_attention_reason", "needs_attention_hint", "needs_attention_since",
@@ -35,7 +36,7 @@ HINT_CHARS = 140
 
 
 @admin.register(SmtpIntegration)
-class SmtpIntegrationAdmin(admin_lists.ModelAdmin):
+class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
     form = SmtpIntegrationForm
     inlines = (SenderInline,)
     list_display = (
@@ -125,7 +126,7 @@ class SmtpIntegrationAdmin(admin_lists.ModelAdmin):
         # After the senders are saved: adding back a removed sender is a fix as much as a new
         # password is, and only the senders' formset sees it.
         if change and (form.has_changed() or any(fs.has_changed() for fs in formsets)):
-            self.release_waiting_mail(request, form.instance)
+            self.announce_change(request, form.instance, "saved")
 
     def _warn_if_basic_auth_is_refused(self, request, obj: SmtpIntegration) -> None:
         """Warn, not refuse (C9): some Gmail accounts still log in with an app password."""
@@ -235,7 +236,7 @@ class SmtpIntegrationAdmin(admin_lists.ModelAdmin):
 
 
 @admin.register(IntegrationTest)
-class IntegrationTestAdmin(admin_lists.ModelAdmin):
+class IntegrationTestAdmin(admin_base.ModelAdmin):
     list_display = ("created_at", "integration", "to", "ok", "failed_step", "requested_by")
     list_filter = ("ok", "integration")
     list_select_related = ("integration", "requested_by")

@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from .errors import DeliveryError
 from .models import SmtpIntegration
-from .smtp_client import SmtpSession, envelope_address
+from notifuse_smtp.addresses import envelope_address
+
+from .smtp_client import SmtpSession
 
 STEP_ORDER = ("dns", "connect", "tls", "ehlo", "token", "auth", "mail", "rcpt", "data")
 STEP_LABELS = {

@@ -12,8 +12,6 @@ import smtplib
 import socket
 import ssl
 import time
-from email.utils import getaddresses
-from functools import lru_cache
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -43,24 +41,6 @@ StepObserver = Callable[[str, float, "SmtpSession", DeliveryError | None], None]
 def tls_context() -> ssl.SSLContext:
     """A client context that verifies certificates and host names against the system store."""
     return ssl.create_default_context()
-
-
-# Characters that never occur in a bare ASCII addr-spec as normalize_address stores it.
-NOT_BARE = frozenset('<>"(),;: \\')
-
-
-@lru_cache(maxsize=4096)
-def envelope_address(address: str) -> str:
-    """The bare address for MAIL FROM / RCPT TO, its domain in IDNA (punycode) form.
-
-    Called for every sender and recipient of every message sent: a stored bare ASCII
-    address is returned as it is, and senders repeat, so answers are remembered.
-    """
-    if address.isascii() and NOT_BARE.isdisjoint(address):
-        return address
-    addr = getaddresses([address])[0][1]
-    local, _, domain = addr.rpartition("@")
-    return f"{local}@{domain.encode('idna').decode('ascii')}"
 
 
 class SmtpSession:
@@ -241,7 +221,7 @@ class SmtpSession:
         acting on any, so the connection stays in step; a 421 ends it at once.
         """
         with self._step("mail"):
-            # Envelope addresses arrive bare (delivery.validation.envelope_address).
+            # Envelope addresses arrive bare (notifuse_smtp.addresses.envelope_address).
             commands = [f"MAIL FROM:<{envelope_from}>"]
             commands += [f"RCPT TO:<{address}>" for address in recipients]
             if any("\r" in command or "\n" in command for command in commands):

@@ -27,6 +27,6 @@ def use_django_logging(**kwargs) -> None:
 @beat_init.connect
 def announce_beat(**kwargs) -> None:
     """Beat's first sweep is an interval away; /healthz counts its start as a sign of life."""
-    from delivery.sweeper import heartbeat
+    from .heartbeat import beat_heartbeat
 
-    heartbeat()
+    beat_heartbeat()

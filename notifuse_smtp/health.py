@@ -60,22 +60,17 @@ class BeatLate(Exception):
 
 
 def _beat() -> dict:
-    from delivery.sweeper import seconds_since_last_sweep
+    from .heartbeat import seconds_since_beat
 
-    age = seconds_since_last_sweep()
+    age = seconds_since_beat()
     if age is None or age > 3 * settings.DELIVERY_SWEEP_SECONDS + 30:
         raise BeatLate
     return {"last_sweep_seconds_ago": round(age, 1)}
 
 
 def _queue() -> dict:
-    from delivery.models import Message, Status
+    from delivery.models import Message
 
-    oldest = (
-        Message.objects.filter(status=Status.QUEUED, next_attempt_at__lte=timezone.now())
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
+    oldest = Message.objects.oldest_due_at()
     age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
     return {"oldest_due_seconds": round(age, 1)}

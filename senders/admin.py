@@ -6,7 +6,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from notifuse_smtp import admin_lists
+from integrations.signals import AnnouncesChanges
+from notifuse_smtp import admin_base
 
 from .models import Sender
 
@@ -68,7 +69,7 @@ class SenderInline(admin.TabularInline):
 
 
 @admin.register(Sender)
-class SenderAdmin(admin_lists.ModelAdmin):
+class SenderAdmin(AnnouncesChanges, admin_base.ModelAdmin):
     """Every sender, so staff can find which integration owns an address."""
 
     list_display = ("email", "name", "integration", "is_default")
@@ -78,4 +79,4 @@ class SenderAdmin(admin_lists.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        self.release_waiting_mail(request, obj.integration)
+        self.announce_change(request, obj.integration, "senders")

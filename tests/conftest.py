@@ -152,16 +152,6 @@ def start_worker(transactional_db, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def forget_routes():
-    """Routing decisions are remembered for a moment; each test starts without them."""
-    from delivery.api import forget_routes
-
-    forget_routes()
-    yield
-    forget_routes()
-
-
-@pytest.fixture(autouse=True)
 def close_pooled_sessions():
     """Sessions the engine keeps open between batches must not outlive a test's server."""
     yield

@@ -59,11 +59,8 @@ def failure_rate(sent: int, failed: int) -> float | None:
 
 def queue_state(now: datetime) -> dict:
     """Queue depth (queued + sending) and the age of the oldest due queued message."""
-    depth = Message.objects.filter(status__in=PENDING).count()
-    oldest = (
-        Message.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now)
-        .order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
-    )
+    depth = Message.objects.pending().count()
+    oldest = Message.objects.oldest_due_at(now)
     seconds = (now - oldest).total_seconds() if oldest else None
     return {"depth": depth, "oldest_due_seconds": seconds, "oldest_due_age": age(seconds)}
 

@@ -11,10 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from delivery.models import Message, Status
+from delivery.models import Message
 from delivery.permissions import RETRY_MESSAGES, VIEW_MESSAGES
-from delivery.requeue import requeue_failed
-from integrations.testing import QuotaExceeded, run_integration_test
+from delivery.lifecycle.transitions import staff_retry
+from integrations.diagnostic_runs import QuotaExceeded, run_integration_test
 
 from . import queries
 from .forms import LogFilterForm, TestSendForm
@@ -77,7 +77,7 @@ def _attachment(stored: dict) -> dict:
 def retry_message(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue one failed message again; a worker sends it."""
     message = get_object_or_404(Message.objects.only("pk", "status"), pk=pk)
-    if requeue_failed(Message.objects.filter(pk=message.pk)):
+    if staff_retry(Message.objects.filter(pk=message.pk)):
         flash.success(request, "Queued again: a worker will send it shortly.")
     else:
         flash.warning(request, "Only failed messages can be retried.")
@@ -95,8 +95,10 @@ def retry_failed(request: HttpRequest) -> HttpResponse:
         # Dropping a bad filter would widen the selection: retry nothing instead.
         flash.error(request, "The filters are not valid: nothing was retried.")
         return redirect(back)
-    selected = queries.message_log({**form.filters(), "status": Status.FAILED})
-    count = requeue_failed(Message.objects.filter(pk__in=selected.values("pk")))
+    filters = form.filters()
+    filters.pop("status", None)  # whatever status was shown, only failed mail is retried
+    selected = queries.message_log(filters).failed()
+    count = staff_retry(Message.objects.filter(pk__in=selected.values("pk")))
     flash.success(request, f"{count} failed message(s) queued again.")
     return redirect(back)
 

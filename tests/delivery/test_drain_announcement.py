@@ -66,10 +66,12 @@ def test_a_halted_drain_wakes_a_worker_only_for_mail_queued_while_it_ran(publish
     started = timezone.now()
     old = send_email(to="a@example.org", subject="given back", text="x", integration=integration)
     Message.objects.filter(pk=old.pk).update(created_at=started - timedelta(seconds=1))
-    engine._hand_on_after_halt(integration.pk, started)
+    turn = wakeups.DrainTurn(integration.pk, claim=list)
+    turn.started = started
+    turn.hand_on_after_halt()
     assert published == []  # what the drain gave back waits for its retry time
     send_email(to="b@example.org", subject="new", text="x", integration=integration)
-    engine._hand_on_after_halt(integration.pk, started)
+    turn.hand_on_after_halt()
     assert published == [integration.pk]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from delivery.outcomes import mark_integration
+from integrations.health import mark_integration
 from integrations.errors import DeliveryError, FailureClass
 from integrations.models import SmtpIntegration
 from tests.factories import make_integration
@@ -36,7 +36,7 @@ def test_a_healthy_integration_is_not_rewritten_for_every_batch(django_assert_nu
 def test_a_configuration_failure_keeps_its_mark_through_the_later_saves_of_the_drain(settings):
     # Outcomes are saved during the drain: a success saved after the failure cleared the mark.
     from delivery import engine
-    from delivery.api import forget_routes, send_email
+    from delivery.api import send_email
     from senders.models import Sender
     from tests.factories import make_integration
     from tests.support.smtp_servers import SmtpTestServer
@@ -49,8 +49,7 @@ def test_a_configuration_failure_keeps_its_mark_through_the_later_saves_of_the_d
                    from_email="old@example.com")
         for n in range(2):
             send_email(to=[f"b{n}@example.org"], subject="x", text="x", integration=integration)
-        Sender.objects.filter(email="old@example.com").delete()
-        forget_routes()
+        Sender.objects.filter(email="old@example.com").delete()  # forgotten at once
         engine.drain(integration.pk)
         assert len(server.messages) == 2
     integration.refresh_from_db()

@@ -63,7 +63,7 @@ def test_no_limits_means_no_waiting_and_no_redis_keys():
 
 @pytest.mark.django_db
 def test_mail_over_the_limit_waits_in_the_queue_and_is_not_failed():
-    from delivery import engine
+    from delivery import batch_session, engine
     from delivery.api import send_email
     from delivery.models import Message, Status
     from tests.factories import make_integration
@@ -85,7 +85,7 @@ def test_mail_over_the_limit_waits_in_the_queue_and_is_not_failed():
 @pytest.mark.django_db
 def test_a_batch_halted_by_a_failed_login_counts_only_the_message_it_tried():
     # The next message's turn was counted in the window before the batch saw it was halted.
-    from delivery import engine
+    from delivery import batch_session, engine
     from delivery.api import send_email
     from delivery.ratelimit import shared_limiter
     from tests.factories import make_integration
@@ -105,14 +105,14 @@ def test_a_batch_halted_by_a_failed_login_counts_only_the_message_it_tried():
 def test_when_the_limit_cannot_be_checked_the_batch_waits_and_nothing_is_stuck(monkeypatch):
     # A Redis error escaped the batch: its messages stayed in `sending` until their lease
     # expired.
-    from delivery import engine
+    from delivery import batch_session, engine
     from delivery.api import send_email
     from delivery.models import Message, Status
     from tests.factories import make_integration
     from tests.support.smtp_servers import SmtpTestServer, unused_port
 
     unreachable = RateLimiter(redis.Redis(port=unused_port(), socket_connect_timeout=1))
-    monkeypatch.setattr(engine, "shared_limiter", lambda: unreachable)
+    monkeypatch.setattr(batch_session, "shared_limiter", lambda: unreachable)
     with SmtpTestServer() as server:
         integration = make_integration(server, rate_limit_per_day=100)
         for n in range(3):

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from delivery import engine, sweeper
+from delivery import batch_session, engine
+from delivery.lifecycle import transitions
 from delivery.api import send_email
 from delivery.models import Message, Status
-from delivery.retry import give_up_reason
+from delivery.lifecycle.backoff import give_up_reason
 from tests.factories import make_integration
 from tests.support.smtp_servers import SmtpTestServer
 
@@ -53,11 +54,11 @@ def test_the_sweeper_gives_up_on_a_message_whose_worker_keeps_dying(case, settin
         attempt_count=3 if case == "attempts" else 1,
         deadline=now + timedelta(days=1) if case == "attempts" else now - timedelta(seconds=1),
     )
-    sweeper.requeue_expired_leases()
+    transitions.expire_leases()
     message.refresh_from_db()
     assert message.status == Status.FAILED
     assert "gave up" in message.last_error and message.claim_token is None
-    assert message.attempts.get().failure_class == sweeper.INTERRUPTED
+    assert message.attempts.get().failure_class == transitions.INTERRUPTED
 
 
 def test_held_mail_is_not_limited_by_attempts_only_by_its_deadline():
@@ -68,7 +69,7 @@ def test_held_mail_is_not_limited_by_attempts_only_by_its_deadline():
 
 @pytest.mark.django_db
 def test_a_staff_retry_gives_a_message_that_gave_up_a_fresh_set_of_attempts(settings):
-    from delivery.requeue import requeue_failed
+    from delivery.lifecycle.transitions import staff_retry
 
     settings.DELIVERY_MAX_ATTEMPTS = 2
     with SmtpTestServer(fail_first_n=(3, "451 4.3.0 Try again later")) as server:
@@ -80,7 +81,7 @@ def test_a_staff_retry_gives_a_message_that_gave_up_a_fresh_set_of_attempts(sett
         try_now(integration, message)
         try_now(integration, message)
         assert message.status == Status.FAILED and "gave up after 2 attempts" in message.last_error
-        assert requeue_failed(Message.objects.filter(pk=message.pk)) == 1
+        assert staff_retry(Message.objects.filter(pk=message.pk)) == 1
         # The third 451: the first attempt since the retry, so it waits again.
         try_now(integration, message)
         assert message.status == Status.QUEUED
@@ -96,7 +97,7 @@ def test_a_staff_retry_of_mail_every_recipient_refused_tries_those_recipients_ag
     # A message failed because its one recipient was refused for good (the mailbox did not
     # exist). Staff create the mailbox and press Retry: the retry must send to it, not find
     # no recipient left (the refusal was recorded) and fail with an unexpected error.
-    from delivery.requeue import requeue_failed
+    from delivery.lifecycle.transitions import staff_retry
 
     with SmtpTestServer(reject_rcpt={"bob@example.org": "550 5.1.1 No such user"}) as server:
         integration = make_integration(server)
@@ -106,7 +107,7 @@ def test_a_staff_retry_of_mail_every_recipient_refused_tries_those_recipients_ag
         message.refresh_from_db()
         assert message.status == Status.FAILED
         server.reject_rcpt.clear()  # the mailbox now exists
-        assert requeue_failed(Message.objects.filter(pk=message.pk)) == 1
+        assert staff_retry(Message.objects.filter(pk=message.pk)) == 1
         engine.drain(integration.pk)
         message.refresh_from_db()
         last = message.attempts.order_by("-number").first()
@@ -136,7 +137,7 @@ def test_the_sweeper_does_not_fail_held_mail_past_the_attempt_limit(settings):
         lease_expires_at=now - timedelta(seconds=1), attempt_count=6,
         deadline=now + timedelta(days=1),
     )
-    sweeper.requeue_expired_leases()
+    transitions.expire_leases()
     message.refresh_from_db()
     assert message.status == Status.QUEUED, message.last_error
 
@@ -173,24 +174,24 @@ def test_a_fix_saved_while_a_drain_fails_with_the_old_settings_is_tried_at_once(
     # The drain read the wrong password before staff saved the right one: its failed login
     # put the mail it had claimed (which the save could not release) back to its retry time,
     # so the fix waited up to DELIVERY_RETRY_MAX_SECONDS.
-    from delivery.requeue import release_waiting
+    from delivery.lifecycle.transitions import release_held
     from integrations.models import SmtpIntegration
 
     with SmtpTestServer(credentials={"app": "right"}) as server:
         integration = make_integration(server, password="wrong")
         message = send_email(to=["bob@example.org"], subject="x", text="x",
                              integration=integration)
-        original_open = engine.BatchSession._open
+        original_open = batch_session.BatchSession._open
 
         def staff_save_meanwhile(self, message):
-            monkeypatch.setattr(engine.BatchSession, "_open", original_open)
+            monkeypatch.setattr(batch_session.BatchSession, "_open", original_open)
             fixed = SmtpIntegration.objects.get(pk=integration.pk)
             fixed.password = "right"
             fixed.save()
-            release_waiting(fixed)  # as the admin's save does
+            release_held(fixed)  # as the admin's save does
             return original_open(self, message)
 
-        monkeypatch.setattr(engine.BatchSession, "_open", staff_save_meanwhile)
+        monkeypatch.setattr(batch_session.BatchSession, "_open", staff_save_meanwhile)
         engine.drain(integration.pk)
         message.refresh_from_db()
         assert message.status == Status.QUEUED

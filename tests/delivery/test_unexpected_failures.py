@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from delivery import engine
+from delivery import batch_session, engine
 from delivery.api import send_email
 from delivery.models import Message, SendAttempt, Status
 from tests.factories import make_integration
@@ -42,7 +42,7 @@ def test_an_unexpected_error_is_recorded_without_secrets_and_the_batch_goes_on(m
     with SmtpTestServer(credentials={"app": "s3cret-password"}) as server:
         integration = make_integration(server)
         first, unlucky, last = queue_three(integration)
-        check_sender = engine.BatchSession._check_sender
+        check_sender = batch_session.BatchSession._check_sender
 
         def failing_once(self, message):
             if message.pk == unlucky.pk:
@@ -50,7 +50,7 @@ def test_an_unexpected_error_is_recorded_without_secrets_and_the_batch_goes_on(m
                 raise RuntimeError(f"bug while handling {self.integration.password}")
             return check_sender(self, message)
 
-        monkeypatch.setattr(engine.BatchSession, "_check_sender", failing_once)
+        monkeypatch.setattr(batch_session.BatchSession, "_check_sender", failing_once)
         engine.drain(integration.pk)
         assert len(server.messages) == 2
     unlucky.refresh_from_db()
@@ -76,7 +76,7 @@ def test_the_worker_log_of_an_unexpected_error_has_no_secret_either(monkeypatch,
         def failing(self, message):
             raise RuntimeError(f"bug while handling {self.integration.password}")
 
-        monkeypatch.setattr(engine.BatchSession, "_check_sender", failing)
+        monkeypatch.setattr(batch_session.BatchSession, "_check_sender", failing)
         with caplog.at_level(logging.ERROR, logger="delivery.engine"):
             engine.drain(integration.pk)
     records = [r for r in caplog.records if r.name == "delivery.engine"]
@@ -106,14 +106,14 @@ def test_a_refusal_is_read_with_the_rules_of_the_integrations_provider():
     # configuration (verify it, then it goes out), not a recipient refused for good.
     from django.utils import timezone
 
-    from delivery.outcomes import Outcome, record_batch
+    from delivery.lifecycle.outcomes import Outcome, record_outcomes
 
     integration = make_integration(None, host="email-smtp.eu-west-1.amazonaws.com")
     message = send_email(to=["ok@example.org", "new@example.org"], subject="x", text="x",
                          integration=integration)
     message.attempt_count = 1
     refusal = (554, "Message rejected: Email address is not verified. new@example.org")
-    record_batch([Outcome(message, timezone.now(), "data", accepted=["ok@example.org"],
+    record_outcomes([Outcome(message, timezone.now(), "data", accepted=["ok@example.org"],
                           refused={"new@example.org": refusal})], integration)
     message.refresh_from_db()
     assert message.refused_recipients == {}

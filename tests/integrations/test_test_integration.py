@@ -252,7 +252,7 @@ def test_a_passing_test_tries_the_waiting_mail_again_at_once(server):
 
     from delivery.api import send_email
     from delivery.models import Message
-    from integrations.testing import run_integration_test
+    from integrations.diagnostic_runs import run_integration_test
 
     integration = make_integration(server, username="app", password="right",
                                    needs_attention_reason="auth: 535 5.7.8 bad credentials")

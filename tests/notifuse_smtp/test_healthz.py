@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from delivery.sweeper import HEARTBEAT_KEY, sweep
+from delivery.sweeper import sweep
+from notifuse_smtp.heartbeat import HEARTBEAT_KEY
 from tests.support.ports import unused_port
 
 pytestmark = pytest.mark.django_db

@@ -427,7 +427,7 @@ def test_the_test_page_lists_every_step_and_the_failing_one(staff):
 
 
 def test_the_quota_error_shows_on_the_test_page(staff, monkeypatch):
-    from integrations.testing import QuotaExceeded
+    from integrations.diagnostic_runs import QuotaExceeded
 
     def refuse(*args, **kwargs):
         raise QuotaExceeded("You have sent 10 test emails in this hour, the limit.")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from delivery.routing import resolve_integration
-from delivery.validation import InvalidMessage, normalize_address
+from integrations.diagnostic_runs import run_integration_test
 from integrations.diagnostics import Report
-from integrations.testing import run_integration_test
+from integrations.lookup import find_integration
+from integrations.models import SmtpIntegration
+from notifuse_smtp.addresses import AddressError, normalize_address
 
 MARKS = {"ok": "ok  ", "failed": "FAIL", "skipped": "-   "}
 
@@ -22,12 +23,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, integration: str, to: str, sender: str | None, **options) -> None:
         try:
-            chosen = resolve_integration(integration)
-            to = normalize_address("--to", to)
-            if sender:
-                sender = normalize_address("--sender", sender)
-        except InvalidMessage as exc:
-            raise CommandError(str(exc)) from None
+            chosen = find_integration(integration)
+        except SmtpIntegration.DoesNotExist as exc:
+            raise CommandError(f"integration: {exc}") from None
+        to = _address("--to", to)
+        sender = _address("--sender", sender) if sender else None
         self.stdout.write(f"Testing {chosen.name} ({chosen.host}:{chosen.port}) -> {to}")
         _, report = run_integration_test(chosen, to=to, sender=sender)
         self._print(report)
@@ -54,3 +54,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"         {code} {step.text}".rstrip())
                 if step.hint:
                     self.stdout.write(f"         Hint: {step.hint}")
+
+
+def _address(option: str, value: str) -> str:
+    try:
+        return normalize_address(value)
+    except AddressError as exc:
+        raise CommandError(f"{option}: {exc}") from None

@@ -1,4 +1,4 @@
-"""When to try a failed message again, and when to give up."""
+"""The retry policy: when to try a failed message again, and when to give up."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def attempts_counted(message, *, held: bool = False) -> int:
     attempts = message.attempts_since_retry
     if held or attempts <= 1:
         return attempts
-    from .models import SendAttempt
+    from delivery.models import SendAttempt
 
     held_attempts = SendAttempt.objects.filter(
         message_id=message.pk, number__gt=message.attempts_before_retry,

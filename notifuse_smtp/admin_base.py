@@ -1,8 +1,8 @@
-"""The base of the project's admin pages."""
+"""The base class of the project's admin pages."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 
 
@@ -10,18 +10,6 @@ class ModelAdmin(admin.ModelAdmin):
     """Django's date hierarchy turns ?created_at__year=0 (or a 20-digit year) into a
     ValueError or OverflowError, a server error page; other bad lookups it already reports
     as invalid. These are reported the same way."""
-
-    def release_waiting_mail(self, request, integration) -> None:
-        """What staff just saved (a password, a sender added back) may be the fix the
-        integration's held mail waits for: it is tried again at once."""
-        from delivery.requeue import release_waiting
-
-        released = release_waiting(integration)
-        if released:
-            self.message_user(
-                request, f"{released} queued message(s) of {integration.name} waiting for "
-                "their next try are tried again now.", messages.INFO,
-            )
 
     def get_changelist_instance(self, request):
         try:

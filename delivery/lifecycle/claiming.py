@@ -1,4 +1,4 @@
-"""Claiming due messages: `queued` -> `sending` with a lease, each message by one worker only."""
+"""Claim: due messages go `queued` -> `sending` under a lease, each to one worker only."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db import connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Message, Status
+from delivery.models import Message, Status
 
 
 def claim_batch(integration_id: int, limit: int) -> list[Message]:
@@ -30,9 +30,7 @@ def claim_batch(integration_id: int, limit: int) -> list[Message]:
                   integration_id, Status.QUEUED, now, limit]
         return sorted(Message.objects.raw(_claim_sql(alias), params).using(alias),
                       key=lambda m: m.pk)
-    due = Message.objects.filter(
-        integration_id=integration_id, status=Status.QUEUED, next_attempt_at__lte=now
-    ).order_by("next_attempt_at", "pk")
+    due = Message.objects.due(now).of_integration(integration_id).order_by("next_attempt_at", "pk")
     with transaction.atomic():
         ids = list(due.values_list("pk", flat=True)[:limit])
         if not ids:
@@ -50,7 +48,10 @@ def claim_batch(integration_id: int, limit: int) -> list[Message]:
 
 @cache
 def _claim_sql(alias: str) -> str:
-    """One round trip and one commit per batch; built once, as the ORM cannot say it."""
+    """One round trip and one commit per batch; built once, as the ORM cannot say it.
+
+    Its WHERE clause is `MessageQuerySet.due()` spelled in SQL (with the lock clause).
+    """
     quote = connections[alias].ops.quote_name
     table = quote(Message._meta.db_table)
     columns = ", ".join(quote(f.column) for f in Message._meta.concrete_fields)

@@ -1,12 +1,15 @@
-"""Running "Test integration" for a person: quota, the run, the stored record, the health."""
+"""A run of "Test integration" for a person: quota, the run, the stored record, the health."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
-from .diagnostics import Report, run_diagnostics
-from .models import IntegrationTest, SmtpIntegration
 from notifuse_smtp.redis_connection import redis_client
+
+from .diagnostics import Report, run_diagnostics
+from .health import record_test_result
+from .models import IntegrationTest, SmtpIntegration
+from .signals import announce_change
 
 TESTS_PER_HOUR = 10
 
@@ -47,17 +50,10 @@ def run_integration_test(
         failed_step=failed.name if failed else "",
         steps=report.as_json(),
     )
-    now = timezone.now()
-    changes: dict = {"last_test_at": now, "last_test_ok": report.ok}
-    if report.ok:
-        changes.update(
-            needs_attention_reason="", needs_attention_hint="", needs_attention_since=None
-        )
-    SmtpIntegration.objects.filter(pk=integration.pk).update(**changes)
     if report.ok:
         # Whatever was wrong is fixed (perhaps outside this service, at the provider): mail
-        # held meanwhile need not wait for its next try.
-        from delivery.requeue import release_waiting
-
-        release_waiting(integration)
+        # held meanwhile need not wait for its next try. Announced before the flag is
+        # cleared, while the mail still counts as held.
+        announce_change(integration, "test passed")
+    record_test_result(integration, report.ok)
     return run, report

@@ -1,27 +1,25 @@
-"""Recording what an attempt did: the attempt row, the message's next state, the health."""
+"""Record: what each try came to (its attempt row) moves the message to its next state."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connections, router
-from django.db.models import F
 from django.utils import timezone
 
 from integrations.catalog import classify
 from integrations.errors import DeliveryError, FailureClass, parse_enhanced_code
 from integrations.models import SmtpIntegration
 
-from . import retry
-from .failover import from_address_on
-from .inserts import insert_many
-from .models import Message, SendAttempt, Status
+from delivery.inserts import insert_many
+from delivery.models import Message, SendAttempt, Status
+
+from . import backoff
+from .transitions import move_to
 
 logger = logging.getLogger("delivery.attempts")
-# How stale "last success" may get before a successful batch writes it again.
-SUCCESS_REFRESH = timedelta(seconds=10)
 
 
 @dataclass
@@ -41,7 +39,7 @@ class Outcome:
     note: str = ""
 
 
-def record_batch(
+def record_outcomes(
     outcomes: list[Outcome], integration: SmtpIntegration | None = None
 ) -> list[SendAttempt]:
     """Write a batch's attempts in one insert and its plain successes in one update;
@@ -123,7 +121,7 @@ def _mark_sent(messages: list[Message], now: datetime) -> None:
 def _apply(outcome: Outcome, changes: dict, now: datetime) -> None:
     message = outcome.message
     if outcome.moved_to is not None and changes["status"] == Status.QUEUED:
-        if move_message(message, outcome.moved_to, attempted=True, changes=changes):
+        if move_to(message, outcome.moved_to, attempted=True, changes=changes):
             return
     updated = Message.objects.filter(pk=message.pk, claim_token=message.claim_token).update(
         **changes, updated_at=now
@@ -154,67 +152,18 @@ def _next_state(
         return {**base, "status": Status.FAILED, "last_error": error.summary}
     summary = error.summary if error else _refusals_text(outcome.refused)
     held = error is not None and error.failure_class is FailureClass.CONFIGURATION
-    counted = retry.attempts_counted(message, held=held)
-    next_at = retry.next_attempt_at(now, counted)
-    reason = retry.give_up_reason(counted, next_at, message.deadline, held=held)
+    counted = backoff.attempts_counted(message, held=held)
+    next_at = backoff.next_attempt_at(now, counted)
+    reason = backoff.give_up_reason(counted, next_at, message.deadline, held=held)
     if reason:
         return {**base, "status": Status.FAILED, "last_error": f"{summary} ({reason})"}
     return {**base, "status": Status.QUEUED, "next_attempt_at": next_at, "last_error": summary}
-
-
-def move_message(
-    message: Message, target: SmtpIntegration, *, attempted: bool, changes: dict | None = None
-) -> bool:
-    """Hand a claimed message to another integration, due now; False if it has no sender."""
-    from_email = from_address_on(target, message.from_email)
-    if from_email is None:
-        return False
-    update = {
-        **(changes or {}),
-        "status": Status.QUEUED,
-        "integration_id": target.pk,
-        "from_email": from_email,
-        "next_attempt_at": timezone.now(),
-        "claim_token": None,
-        "lease_expires_at": None,
-    }
-    if not attempted:
-        update["attempt_count"] = F("attempt_count") - 1
-    Message.objects.filter(pk=message.pk, claim_token=message.claim_token).update(
-        **update, updated_at=timezone.now()
-    )
-    return True
 
 
 def pending_recipients(message: Message) -> list[str]:
     """Envelope recipients still to be tried: not yet accepted, not permanently refused."""
     done = {a.lower() for a in [*message.delivered_to, *message.refused_recipients]}
     return [a for a in message.all_recipients if a.lower() not in done]
-
-
-def mark_integration(integration: SmtpIntegration, error: DeliveryError | None) -> None:
-    """A configuration failure flags the integration; a success clears the flag.
-
-    `integration` is kept in step with its row, so a healthy integration whose last success
-    is recent is not written again for every batch. A flag another worker sets meanwhile is
-    cleared by the next drain's first success, which reads the row afresh.
-    """
-    now = timezone.now()
-    query = SmtpIntegration.objects.filter(pk=integration.pk)
-    if error is None:
-        last = integration.last_success_at
-        if not integration.needs_attention and last and now - last < SUCCESS_REFRESH:
-            return
-        healthy = {"last_success_at": now, "needs_attention_reason": "",
-                   "needs_attention_hint": "", "needs_attention_since": None}
-        query.update(**healthy)
-        _set(integration, healthy)
-    elif error.failure_class is FailureClass.CONFIGURATION:
-        query.filter(needs_attention_since__isnull=True).update(needs_attention_since=now)
-        flagged = {"needs_attention_reason": error.summary, "needs_attention_hint": error.hint}
-        query.update(**flagged)
-        _set(integration, {**flagged, "needs_attention_since":
-                           integration.needs_attention_since or now})
 
 
 def _set(instance, values: dict) -> None:

@@ -1,0 +1,28 @@
+"""The names of a message's kinds, states and the SMTP stages an attempt reaches."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Kind(models.TextChoices):
+    TRANSACTIONAL = "transactional", "Transactional"
+    MARKETING = "marketing", "Marketing"
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Stage(models.TextChoices):
+    CONNECT = "connect", "Connect"
+    TLS = "tls", "TLS"
+    EHLO = "ehlo", "EHLO"
+    TOKEN = "token", "Token"
+    AUTH = "auth", "AUTH"
+    MAIL = "mail", "MAIL FROM"
+    RCPT = "rcpt", "RCPT TO"
+    DATA = "data", "DATA"

@@ -1,0 +1,58 @@
+"""The conditions of a message's life, as queryset methods every reader shares."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+from django.utils import timezone
+
+from delivery.choices import Status
+
+
+class MessageQuerySet(models.QuerySet):
+    """`Message.objects.due()`, `.held()`, `.in_flight()`, `.stale_leases()` and friends.
+
+    Claiming, the sweeper, the portal and /healthz ask these, so "due" means one thing.
+    """
+
+    def queued(self) -> MessageQuerySet:
+        return self.filter(status=Status.QUEUED)
+
+    def due(self, now: datetime | None = None) -> MessageQuerySet:
+        """Queued and its next attempt time has come (what a worker claims)."""
+        return self.queued().filter(next_attempt_at__lte=now or timezone.now())
+
+    def waiting(self, now: datetime | None = None) -> MessageQuerySet:
+        """Queued with its next attempt still ahead (backing off, or held)."""
+        return self.queued().filter(next_attempt_at__gt=now or timezone.now())
+
+    def held(self) -> MessageQuerySet:
+        """Queued on an integration that needs attention: it waits for staff to fix it."""
+        return self.queued().filter(integration__needs_attention_since__isnull=False)
+
+    def in_flight(self) -> MessageQuerySet:
+        """Claimed by a worker (status `sending`, under a lease)."""
+        return self.filter(status=Status.SENDING)
+
+    def pending(self) -> MessageQuerySet:
+        """Not finished yet: queued or in flight."""
+        return self.filter(status__in=(Status.QUEUED, Status.SENDING))
+
+    def stale_leases(self, now: datetime | None = None) -> MessageQuerySet:
+        """In flight, but the worker's lease expired: it died or hangs."""
+        return self.in_flight().filter(lease_expires_at__lt=now or timezone.now())
+
+    def failed(self) -> MessageQuerySet:
+        return self.filter(status=Status.FAILED)
+
+    def sent(self) -> MessageQuerySet:
+        return self.filter(status=Status.SENT)
+
+    def of_integration(self, integration_id: int) -> MessageQuerySet:
+        return self.filter(integration_id=integration_id)
+
+    def oldest_due_at(self, now: datetime | None = None) -> datetime | None:
+        """When the longest-waiting due message became due (None when nothing is due)."""
+        return (self.due(now).order_by("next_attempt_at")
+                .values_list("next_attempt_at", flat=True).first())
