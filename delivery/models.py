@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from .choices import Kind, Stage, Status
-from .lifecycle.queries import MessageQuerySet
+from .conditions import MessageQuerySet
 
 __all__ = ["Kind", "Message", "SendAttempt", "Stage", "Status", "TrackingEvent"]
 

@@ -13,10 +13,10 @@
 - `transitions.give_back`, `transitions.move_to`: claimed mail that was not tried.
 - `transitions.expire_leases`: the sweeper returns mail whose worker died.
 - `transitions.release_held`, `transitions.staff_retry`: staff actions.
-- `backoff`: the retry policy the transitions follow; `queries.MessageQuerySet`: the
-  conditions (due, held, in flight, stale lease) every reader asks.
+- `backoff`: the retry policy the transitions follow; `delivery.conditions`: the
+  queryset methods (due, held, in flight, stale lease) every reader asks.
 
 No other module writes `status`, `next_attempt_at`, `deadline`, the lease fields or the
 attempt counters (tests/test_architecture.py walks the code to keep it so). Import the
-submodules: this package's init imports nothing, as the model imports `queries`.
+submodules.
 """

@@ -63,7 +63,7 @@ def test_no_limits_means_no_waiting_and_no_redis_keys():
 
 @pytest.mark.django_db
 def test_mail_over_the_limit_waits_in_the_queue_and_is_not_failed():
-    from delivery import batch_session, engine
+    from delivery import engine
     from delivery.api import send_email
     from delivery.models import Message, Status
     from tests.factories import make_integration
@@ -85,7 +85,7 @@ def test_mail_over_the_limit_waits_in_the_queue_and_is_not_failed():
 @pytest.mark.django_db
 def test_a_batch_halted_by_a_failed_login_counts_only_the_message_it_tried():
     # The next message's turn was counted in the window before the batch saw it was halted.
-    from delivery import batch_session, engine
+    from delivery import engine
     from delivery.api import send_email
     from delivery.ratelimit import shared_limiter
     from tests.factories import make_integration

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
-from delivery.choices import Status
+from .choices import Status
 
 
 class MessageQuerySet(models.QuerySet):
