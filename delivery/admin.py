@@ -7,9 +7,9 @@ from django.db.models import Count
 
 from notifuse_smtp import admin_base
 
-from .lifecycle.transitions import staff_retry
+from .lifecycle.transitions import CannotCancel, cancel, staff_retry
 from .models import Message, SendAttempt
-from .permissions import RETRY_MESSAGES
+from .permissions import CANCEL_MESSAGES, RETRY_MESSAGES
 
 
 class SendAttemptInline(admin.TabularInline):
@@ -41,7 +41,7 @@ class MessageAdmin(admin_base.ModelAdmin):
     list_select_related = ("integration",)
     date_hierarchy = "created_at"
     inlines = (SendAttemptInline,)
-    actions = ("retry_messages",)
+    actions = ("retry_messages", "cancel_messages")
     readonly_fields = [field.name for field in Message._meta.fields]
 
     def get_queryset(self, request):
@@ -72,3 +72,21 @@ class MessageAdmin(admin_base.ModelAdmin):
     def retry_messages(self, request, queryset) -> None:
         count = staff_retry(queryset)
         self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm(CANCEL_MESSAGES)
+
+    @admin.action(description="Cancel the selected queued or scheduled messages",
+                  permissions=("cancel",))
+    def cancel_messages(self, request, queryset) -> None:
+        cancelled, refused = 0, []
+        for message in queryset.only("pk", "status"):
+            try:
+                cancel(message, by=request.user.get_username())
+                cancelled += 1
+            except CannotCancel as exc:
+                refused.append(str(exc))
+        self.message_user(request, f"{cancelled} message(s) cancelled.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not cancelled: " + "; ".join(refused[:10]),
+                              messages.WARNING)

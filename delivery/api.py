@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 from collections import Counter
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -14,19 +15,22 @@ from notifuse_smtp.caching import RecentAnswers
 
 from . import wakeups
 from .inserts import insert_many, insert_message
-from .lifecycle.transitions import new_message
+from .lifecycle import transitions
+from .lifecycle.transitions import CannotCancel, new_message
 from .models import Kind, Message
 from .routing import route
 from .validation import (
     InvalidMessage,
     check_header_value,
     check_headers,
+    check_priority,
+    check_send_at,
     check_text,
     normalize_address,
     normalize_addresses,
 )
 
-__all__ = ["InvalidMessage", "send_bulk", "send_email"]
+__all__ = ["CannotCancel", "InvalidMessage", "cancel", "send_bulk", "send_email"]
 
 
 def send_email(
@@ -46,9 +50,13 @@ def send_email(
     attachments: list[dict] | None = None,
     track: bool = True,
     unsubscribe_url: str = "",
+    priority: int | str | None = None,
+    send_at: datetime | None = None,
 ) -> Message:
     """Validate, route and queue one message; a worker sends it once the transaction commits.
 
+    `priority` (0-100 or low/normal/high/urgent; by default transactional high, marketing
+    normal) orders an integration's due mail; `send_at` (aware) holds the message until then.
     Raises `InvalidMessage` (a ValueError naming the field) and stores nothing when the input
     is refused. With an `idempotency_key` already used, returns that message unchanged.
     """
@@ -59,7 +67,7 @@ def send_email(
         to=to, subject=subject, text=text, html=html, kind=kind, from_email=from_email,
         cc=cc, bcc=bcc, reply_to=reply_to, headers=headers, integration=integration,
         attachments=attachments, idempotency_key=idempotency_key, track=track,
-        unsubscribe_url=unsubscribe_url,
+        unsubscribe_url=unsubscribe_url, priority=priority, send_at=send_at,
     )
     try:
         if idempotency_key and transaction.get_connection().in_atomic_block:
@@ -77,19 +85,36 @@ def send_email(
     return message
 
 
+def cancel(message: Message | int, *, by: str = "app code") -> Message:
+    """Cancel a queued or scheduled message (status `cancelled`); a worker never sends it.
+
+    Raises `CannotCancel` when a worker has already claimed it, or it is finished.
+    """
+    if not isinstance(message, Message):
+        found = Message.objects.filter(pk=message).first()
+        if found is None:
+            raise CannotCancel(f"message {message} does not exist")
+        message = found
+    return transitions.cancel(message, by=by)
+
+
 def _already_queued(idempotency_key: str | None) -> Message | None:
     if not idempotency_key:
         return None
     return Message.objects.filter(idempotency_key=idempotency_key).first()
 
 
-def send_bulk(messages, *, kind: str = Kind.MARKETING, chunk_size: int = 1000) -> list[Message]:
-    """Queue many messages (dicts of `send_email` arguments) with one insert per chunk."""
+def send_bulk(
+    messages, *, kind: str = Kind.MARKETING, chunk_size: int = 1000,
+    priority: int | str | None = None, send_at: datetime | None = None,
+) -> list[Message]:
+    """Queue many messages (dicts of `send_email` arguments) with one insert per chunk.
+
+    `kind`, `priority` and `send_at` apply to every message that does not set its own.
+    """
     routes: dict = {}
-    built = [
-        build_message(kind=item.pop("kind", kind), routes=routes, **item)
-        for item in map(dict, messages)
-    ]
+    defaults = {"kind": kind, "priority": priority, "send_at": send_at}
+    built = [build_message(routes=routes, **{**defaults, **item}) for item in map(dict, messages)]
     return queue_built(built, chunk_size=chunk_size)
 
 
@@ -131,7 +156,8 @@ def _holders_of_keys(built: list[Message]) -> dict[str, Message]:
 def build_message(
     *, to, subject, text=None, html=None, kind=Kind.TRANSACTIONAL, from_email=None, cc=(),
     bcc=(), reply_to=(), headers=None, integration=None, attachments=None,
-    idempotency_key=None, track=True, unsubscribe_url="", routes: dict | None = None,
+    idempotency_key=None, track=True, unsubscribe_url="", priority=None, send_at=None,
+    routes: dict | None = None,
 ) -> Message:
     """Return an unsaved, validated and routed Message.
 
@@ -174,6 +200,8 @@ def build_message(
         idempotency_key=idempotency_key or None,
         track=track,
         unsubscribe_url=unsubscribe_url,
+        priority=check_priority(priority, kind),
+        send_at=check_send_at(send_at),
     )
 
 

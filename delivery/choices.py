@@ -15,6 +15,19 @@ class Status(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Priority(models.IntegerChoices):
+    """Claiming takes the highest first: transactional mail is high unless the caller says."""
+
+    LOW = 10, "Low"
+    NORMAL = 20, "Normal"
+    HIGH = 30, "High"
+    URGENT = 40, "Urgent"
+
+
+DEFAULT_PRIORITY = {"transactional": Priority.HIGH, "marketing": Priority.NORMAL}
 
 
 class Stage(models.TextChoices):

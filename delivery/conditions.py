@@ -43,6 +43,10 @@ class MessageQuerySet(models.QuerySet):
         """In flight, but the worker's lease expired: it died or hangs."""
         return self.in_flight().filter(lease_expires_at__lt=now or timezone.now())
 
+    def scheduled(self, now: datetime | None = None) -> MessageQuerySet:
+        """Queued with a `send_at` still ahead: held for its time, not waiting in line."""
+        return self.queued().filter(send_at__gt=now or timezone.now())
+
     def failed(self) -> MessageQuerySet:
         return self.filter(status=Status.FAILED)
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
-from .choices import Kind, Stage, Status
+from .choices import Kind, Priority, Stage, Status
 from .conditions import MessageQuerySet
 
-__all__ = ["Kind", "Message", "SendAttempt", "Stage", "Status", "TrackingEvent"]
+__all__ = ["Kind", "Message", "Priority", "SendAttempt", "Stage", "Status", "TrackingEvent"]
 
 
 class Message(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TRANSACTIONAL)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # Higher is claimed first (delivery.choices.Priority); any whole number 0-100.
+    priority = models.PositiveSmallIntegerField(default=Priority.HIGH)
+    # Not sent before this time (a scheduled send); null: as soon as possible.
+    send_at = models.DateTimeField(null=True, blank=True)
     integration = models.ForeignKey(
         "integrations.SmtpIntegration", on_delete=models.PROTECT, related_name="messages"
     )
@@ -58,6 +62,9 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Who cancelled it: a staff username, or "app code" for delivery.api.cancel.
+    cancelled_by = models.CharField(max_length=150, blank=True)
 
     objects = MessageQuerySet.as_manager()
 
@@ -69,12 +76,14 @@ class Message(models.Model):
         ordering = ("-created_at",)
         # Retrying sends mail again, so it is granted on its own: the admin's message page is
         # view-only, and viewing the log must not imply resending from it.
-        permissions = [("retry_message", "Can retry failed messages")]
+        permissions = [("retry_message", "Can retry failed messages"),
+                       ("cancel_message", "Can cancel queued messages")]
         indexes = [
+            # Claiming reads it in order: highest priority first, then the longest due.
             models.Index(
-                fields=("integration", "next_attempt_at"),
+                "integration", F("priority").desc(), "next_attempt_at",
                 condition=Q(status="queued"),
-                name="message_due_per_integration",
+                name="message_due_by_priority",
             ),
             models.Index(fields=("status", "created_at"), name="message_status_created"),
         ]

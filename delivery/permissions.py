@@ -6,3 +6,5 @@ from __future__ import annotations
 VIEW_MESSAGES = "delivery.view_message"
 # Declared in Message.Meta.permissions; superusers have it like every other permission.
 RETRY_MESSAGES = "delivery.retry_message"
+# Cancelling stops mail app code asked for: granted on its own, like retrying.
+CANCEL_MESSAGES = "delivery.cancel_message"

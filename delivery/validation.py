@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from notifuse_smtp import addresses
 from notifuse_smtp.addresses import LINE_BREAK, envelope_address
+
+from .choices import DEFAULT_PRIORITY, Priority
 
 __all__ = ["InvalidMessage", "envelope_address"]
 
@@ -76,3 +82,32 @@ def check_headers(headers: dict | None) -> dict[str, str]:
             )
         checked[name] = check_header_value(f"headers[{name}]", str(value))
     return checked
+
+
+def check_priority(priority, kind: str) -> int:
+    """A number 0-100 or a name (low, normal, high, urgent); None: the kind's default."""
+    if priority is None:
+        return DEFAULT_PRIORITY.get(kind, Priority.NORMAL)
+    if isinstance(priority, str) and priority.strip().upper() in Priority.names:
+        return Priority[priority.strip().upper()]
+    if isinstance(priority, int) and not isinstance(priority, bool) and 0 <= priority <= 100:
+        return priority
+    names = ", ".join(name.lower() for name in Priority.names)
+    problem = f"{priority!r} is not a number from 0 to 100 or one of {names}"
+    raise InvalidMessage("priority", problem)
+
+
+def check_send_at(send_at) -> datetime | None:
+    """An aware datetime (or ISO 8601 text with a time zone); None: send as soon as possible."""
+    if send_at is None or send_at == "":
+        return None
+    if isinstance(send_at, str):
+        parsed = parse_datetime(send_at.strip())
+        if parsed is None:
+            raise InvalidMessage("send_at", f"{send_at!r} is not an ISO 8601 date and time")
+        send_at = parsed
+    if not isinstance(send_at, datetime):
+        raise InvalidMessage("send_at", "must be a datetime")
+    if timezone.is_naive(send_at):
+        raise InvalidMessage("send_at", "needs a time zone (an aware datetime, or +00:00 in text)")
+    return send_at

@@ -14,6 +14,10 @@ from django.utils import timezone
 from delivery.models import Message, Status
 
 
+# Highest priority first (transactional mail jumps a marketing backlog), then the longest due.
+CLAIM_ORDER = ("-priority", "next_attempt_at", "pk")
+
+
 def claim_batch(integration_id: int, limit: int) -> list[Message]:
     """Move up to `limit` due messages of one integration to `sending` and return them.
 
@@ -29,8 +33,8 @@ def claim_batch(integration_id: int, limit: int) -> list[Message]:
         params = [Status.SENDING, token, lease_expires_at, now,
                   integration_id, Status.QUEUED, now, limit]
         return sorted(Message.objects.raw(_claim_sql(alias), params).using(alias),
-                      key=lambda m: m.pk)
-    due = Message.objects.due(now).of_integration(integration_id).order_by("next_attempt_at", "pk")
+                      key=_claim_order)
+    due = Message.objects.due(now).of_integration(integration_id).order_by(*CLAIM_ORDER)
     with transaction.atomic():
         ids = list(due.values_list("pk", flat=True)[:limit])
         if not ids:
@@ -43,7 +47,12 @@ def claim_batch(integration_id: int, limit: int) -> list[Message]:
             updated_at=now,
         )
     # Rows another worker took between the SELECT and the UPDATE carry its token, not ours.
-    return list(Message.objects.filter(pk__in=ids, claim_token=token).order_by("pk"))
+    return list(Message.objects.filter(pk__in=ids, claim_token=token).order_by(*CLAIM_ORDER))
+
+
+def _claim_order(message: Message) -> tuple:
+    """RETURNING gives rows in no order: the batch is sent in the order it was claimed."""
+    return (-message.priority, message.next_attempt_at, message.pk)
 
 
 @cache
@@ -59,7 +68,7 @@ def _claim_sql(alias: str) -> str:
         f"UPDATE {table} SET status = %s, claim_token = %s, lease_expires_at = %s, "
         f"updated_at = %s, attempt_count = attempt_count + 1 "
         f"WHERE id IN (SELECT id FROM {table} WHERE integration_id = %s AND status = %s "
-        f"AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s "
+        f"AND next_attempt_at <= %s ORDER BY priority DESC, next_attempt_at, id LIMIT %s "
         f"FOR UPDATE SKIP LOCKED) "
         f"RETURNING {columns}"
     )

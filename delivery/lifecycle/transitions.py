@@ -23,15 +23,44 @@ INTERRUPTED_TEXT = "Interrupted: the worker stopped before reporting (its lease 
 RELEASED = {"claim_token": None, "lease_expires_at": None}
 
 
-def new_message(**fields) -> Message:
-    """An unsaved message, queued and due now, with its delivery deadline."""
-    now = timezone.now()
+class CannotCancel(Exception):
+    """The message is in flight or finished: too late to cancel it."""
+
+
+def new_message(*, send_at: datetime | None = None, **fields) -> Message:
+    """An unsaved message, queued and due now (or at `send_at`), with its deadline."""
+    due = max(timezone.now(), send_at) if send_at else timezone.now()
     return Message(
         **fields,
+        send_at=send_at,
         status=Status.QUEUED,
-        next_attempt_at=now,
-        deadline=now + timedelta(seconds=settings.DELIVERY_MAX_AGE),
+        next_attempt_at=due,
+        deadline=due + timedelta(seconds=settings.DELIVERY_MAX_AGE),
     )
+
+
+def cancel(message: Message, *, by: str) -> Message:
+    """Cancel a queued (or scheduled) message no worker has claimed; raise CannotCancel.
+
+    One conditional UPDATE: a worker's claim and this cannot both take the same row, so a
+    cancelled message is never sent.
+    """
+    now = timezone.now()
+    changes = {"status": Status.CANCELLED, "cancelled_at": now, "cancelled_by": by[:150]}
+    if Message.objects.queued().filter(pk=message.pk).update(**changes, updated_at=now):
+        for name, value in changes.items():
+            setattr(message, name, value)
+        return message
+    current = Message.objects.filter(pk=message.pk).values_list("status", flat=True).first()
+    raise CannotCancel(_why_not(message.pk, current))
+
+
+def _why_not(pk: int, status: str | None) -> str:
+    if status is None:
+        return f"message {pk} does not exist"
+    if status == Status.SENDING:
+        return f"message {pk} is being sent right now and can no longer be cancelled"
+    return f"message {pk} is {status}: only queued or scheduled messages can be cancelled"
 
 
 def move_to(

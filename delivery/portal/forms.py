@@ -11,12 +11,17 @@ from integrations.models import SmtpIntegration
 from senders.models import Sender
 
 
+# A status filter that is a condition, not a stored status: queued with send_at ahead.
+SCHEDULED = "scheduled"
+
+
 class LogFilterForm(forms.Form):
     """The message log's filters, read from the query string (and the bulk retry's POST)."""
 
     q = forms.CharField(required=False, label="Search",
                         widget=forms.TextInput(attrs={"placeholder": "Recipient or subject"}))
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Status.choices])
+    status = forms.ChoiceField(required=False, choices=[
+        ("", "Any status"), *Status.choices, (SCHEDULED, "Scheduled (send_at ahead)")])
     kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *Kind.choices])
     integration = forms.ModelChoiceField(
         required=False, empty_label="Any integration",

@@ -10,6 +10,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from delivery.models import Message, SendAttempt, Status
+
+from .forms import SCHEDULED
 from integrations.models import SECRET_FIELDS, SmtpIntegration
 
 PENDING = (Status.QUEUED, Status.SENDING)
@@ -58,11 +60,13 @@ def failure_rate(sent: int, failed: int) -> float | None:
 
 
 def queue_state(now: datetime) -> dict:
-    """Queue depth (queued + sending) and the age of the oldest due queued message."""
-    depth = Message.objects.pending().count()
+    """Queue depth (queued + sending, scheduled mail apart) and the oldest due message's age."""
+    scheduled = Message.objects.scheduled(now).count()
+    depth = Message.objects.pending().count() - scheduled
     oldest = Message.objects.oldest_due_at(now)
     seconds = (now - oldest).total_seconds() if oldest else None
-    return {"depth": depth, "oldest_due_seconds": seconds, "oldest_due_age": age(seconds)}
+    return {"depth": depth, "scheduled": scheduled, "oldest_due_seconds": seconds,
+            "oldest_due_age": age(seconds)}
 
 
 def age(seconds: float | None) -> str:
@@ -86,9 +90,12 @@ def message_log(params: dict) -> QuerySet[Message]:
         Message.objects.select_related("integration").only(*LOG_FIELDS)
         .order_by("-created_at", "-pk")
     )
-    for field in ("status", "kind"):
-        if params.get(field):
-            messages = messages.filter(**{field: params[field]})
+    if params.get("status") == SCHEDULED:
+        messages = messages.scheduled()
+    elif params.get("status"):
+        messages = messages.filter(status=params["status"])
+    if params.get("kind"):
+        messages = messages.filter(kind=params["kind"])
     if params.get("integration"):
         messages = messages.filter(integration_id=params["integration"].pk)
     if params.get("date_from"):

@@ -13,5 +13,6 @@ urlpatterns = [
     path("messages/retry-failed/", views.retry_failed, name="retry_failed"),
     path("messages/<int:pk>/", views.message_detail, name="message"),
     path("messages/<int:pk>/retry/", views.retry_message, name="retry"),
+    path("messages/<int:pk>/cancel/", views.cancel_message, name="cancel"),
     path("test/", views.test_send, name="test"),
 ]

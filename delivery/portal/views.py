@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from delivery.models import Message
-from delivery.permissions import RETRY_MESSAGES, VIEW_MESSAGES
+from delivery.permissions import CANCEL_MESSAGES, RETRY_MESSAGES, VIEW_MESSAGES
+from delivery.lifecycle import transitions
 from delivery.lifecycle.transitions import staff_retry
 from integrations.diagnostic_runs import QuotaExceeded, run_integration_test
 
@@ -81,6 +82,21 @@ def retry_message(request: HttpRequest, pk: int) -> HttpResponse:
         flash.success(request, "Queued again: a worker will send it shortly.")
     else:
         flash.warning(request, "Only failed messages can be retried.")
+    return redirect("portal:message", pk=pk)
+
+
+@staff_member_required
+@permission_required(CANCEL_MESSAGES, raise_exception=True)
+@require_POST
+def cancel_message(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel one queued or scheduled message no worker has claimed."""
+    message = get_object_or_404(Message.objects.only("pk", "status"), pk=pk)
+    try:
+        transitions.cancel(message, by=request.user.get_username())
+    except transitions.CannotCancel as exc:
+        flash.warning(request, f"Not cancelled: {exc}.")
+    else:
+        flash.success(request, "Cancelled: it will not be sent.")
     return redirect("portal:message", pk=pk)
 
 

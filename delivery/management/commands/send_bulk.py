@@ -17,7 +17,9 @@ MOST_REPORTED = 20
 
 
 class Command(BaseCommand):
-    help = "Queue the rows of a CSV file (columns: to, subject, text, html) as messages."
+    help = ("Queue the rows of a CSV file as messages. Columns: to (commas between several "
+            "addresses), subject, text, html, and optionally send_at (ISO 8601 with a time "
+            "zone). Rows are marketing mail unless --kind transactional.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", type=Path)
@@ -104,6 +106,8 @@ class Command(BaseCommand):
             kind=kind,
             from_email=from_email,
             integration=integration,
+            # ISO 8601 with a time zone, e.g. 2026-12-24T09:00:00+01:00; empty: now.
+            send_at=(row.get("send_at") or "").strip() or None,
             routes=self.routes,
         )
 
