@@ -15,6 +15,7 @@ from integrations.models import SmtpIntegration
 
 from delivery.inserts import insert_many
 from delivery.models import Message, SendAttempt, Status
+from delivery.signals import message_failed, message_sent, send_after_commit
 
 from . import backoff
 from .transitions import move_to
@@ -58,6 +59,7 @@ def record_outcomes(
             _apply(outcome, _next_state(outcome, now, integration), now)
     if plain_successes:
         _mark_sent(plain_successes, now)
+    _announce(outcomes)
     if logger.isEnabledFor(logging.INFO):
         for attempt in attempts:
             _log(attempt)
@@ -116,6 +118,18 @@ def _mark_sent(messages: list[Message], now: datetime) -> None:
                        len(messages) - updated)
     for message in messages:
         _set(message, changes)
+
+
+def _announce(outcomes: list[Outcome]) -> None:
+    """message_sent and message_failed for app code, once the outcomes are committed."""
+    for outcome in outcomes:
+        message = outcome.message
+        if message.status == Status.SENT:
+            send_after_commit(message_sent, Message, message=message,
+                              recipients=list(outcome.accepted))
+        elif message.status == Status.FAILED:
+            send_after_commit(message_failed, Message, message=message,
+                              reason=message.last_error)
 
 
 def _apply(outcome: Outcome, changes: dict, now: datetime) -> None:

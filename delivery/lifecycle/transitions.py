@@ -12,6 +12,7 @@ from django.utils import timezone
 from delivery import wakeups
 from delivery.failover import from_address_on
 from delivery.models import Message, SendAttempt, Stage, Status
+from delivery.signals import message_failed, send_after_commit
 from integrations.errors import FailureClass
 from integrations.models import SmtpIntegration
 
@@ -177,6 +178,8 @@ def _expire(message: Message, now: datetime) -> bool:
         return False
     if reason:
         logger.warning("sweeper failed message %s: %s", message.pk, changes["last_error"])
+        message.status, message.last_error = Status.FAILED, changes["last_error"]
+        send_after_commit(message_failed, Message, message=message, reason=message.last_error)
     outcome = f"The message failed: {reason}." if reason else "The message is queued again."
     SendAttempt.objects.create(
         message_id=message.pk, integration_id=message.integration_id,
