@@ -29,7 +29,7 @@ class MessageQuerySet(models.QuerySet):
 
     def held(self) -> MessageQuerySet:
         """Queued on an integration that needs attention: it waits for staff to fix it."""
-        return self.queued().filter(integration__needs_attention_since__isnull=False)
+        return self.queued().exclude(integration__needs_attention_reason="")
 
     def in_flight(self) -> MessageQuerySet:
         """Claimed by a worker (status `sending`, under a lease)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
@@ -24,7 +24,7 @@ from .models import SECRET_FIELDS, AuthType, IntegrationTest, SmtpIntegration
 from .oauth2.google_consent import ConsentError, consent_url, exchange_code
 from .oauth2.hints import MICROSOFT_SETUP
 from .presets import requires_oauth2
-from .signals import AnnouncesChanges
+from .signals import RELEASE_ANYWAY, AnnouncesChanges
 from .diagnostic_runs import QuotaExceeded, run_integration_test
 
 HEALTH_FIELDS = (
@@ -163,8 +163,21 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
                  name="integrations_smtpintegration_test_result"),
             path("<int:pk>/gmail/", self.admin_site.admin_view(self.gmail_view),
                  name="integrations_smtpintegration_gmail"),
+            path("<int:pk>/release-held/", self.admin_site.admin_view(self.release_held_view),
+                 name="integrations_smtpintegration_release_held"),
         ]
         return own + super().get_urls()
+
+    def release_held_view(self, request, pk: int):
+        """Staff who know better release held mail without the login check (asked first)."""
+        integration = self._changeable(request, pk)
+        if request.method == "POST":
+            self.announce_change(request, integration, RELEASE_ANYWAY)
+            return redirect("admin:integrations_smtpintegration_change", integration.pk)
+        return TemplateResponse(request, "admin/integrations/release_held.html", {
+            **self.admin_site.each_context(request), "integration": integration,
+            "opts": self.model._meta, "title": f"Release the held mail of {integration.name}",
+        })
 
     def _changeable(self, request, pk: int) -> SmtpIntegration:
         integration = get_object_or_404(SmtpIntegration, pk=pk)

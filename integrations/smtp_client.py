@@ -275,6 +275,21 @@ class SmtpSession:
         error.refused_recipients = dict(refused)
         return error
 
+    def check_envelope(self, envelope_from: str, recipient: str) -> None:
+        """MAIL FROM and RCPT TO, then RSET: would the server take this envelope? Sends
+        nothing; raises DeliveryError at the step that refused."""
+        smtp = self.smtp
+        assert smtp is not None, "open() first"
+        with self._step("mail"):
+            code, reply = smtp.mail(envelope_from)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
+        with self._step("rcpt"):
+            code, reply = smtp.rcpt(recipient)
+        self.reset_quietly()
+        if code not in ACCEPTED_RCPT:
+            raise self.recipients_refused_error({recipient: (code, _text(reply))})
+
     def take_notes(self) -> str:
         notes, self.notes = self.notes, []
         return " ".join(notes)

@@ -439,68 +439,6 @@ def choose_presets(page) -> None:
     assert page.is_checked("#id_use_tls")
 
 
-def test_saving_a_change_tries_the_waiting_mail_again_at_once(admin_client):
-    # Mail held by a wrong password waits up to DELIVERY_RETRY_MAX_SECONDS for its next try;
-    # the password just typed may be the fix.
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from delivery.api import send_email
-    from delivery.models import Message
-    from senders.models import Sender
-
-    integration = google_integration(needs_attention_reason="token: invalid_client")
-    Sender.objects.create(integration=integration, email="me@gmail.example", is_default=True)
-    waiting = send_email(to="bob@example.org", subject="x", text="x", integration=integration)
-    later = timezone.now() + timedelta(hours=1)
-    Message.objects.filter(pk=waiting.pk).update(next_attempt_at=later)
-    data = with_senders(gmail_data(client_secret="the-fixed-secret", refresh_token="",
-                                   **{"senders-INITIAL_FORMS": "1",
-                                      "senders-0-id": str(integration.senders.get().pk)}),
-                        ("", "me@gmail.example", True))
-    response = admin_client.post(change_url(integration), data, follow=True)
-    assert "1 queued message(s) of Gmail waiting for their next try are tried again now" in (
-        response.content.decode())
-    waiting.refresh_from_db()
-    assert waiting.next_attempt_at <= timezone.now()
-
-
-def test_adding_back_a_removed_sender_tries_its_waiting_mail_again_at_once(admin_client):
-    # Mail from a sender removed after it was queued waits ("Add the address back as a
-    # sender of the integration ... The message waits until then"). Adding it back on the
-    # integration's page changes only the senders inline, not the integration's own form:
-    # that save is the fix too.
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from delivery.api import send_email
-    from delivery.models import Message
-
-    integration = google_integration(
-        port=587, use_tls=True,
-        needs_attention_reason="mail: old@gmail.example is no longer a sender",
-    )
-    kept = Sender.objects.create(integration=integration, email="me@gmail.example",
-                                 is_default=True)
-    removed = Sender.objects.create(integration=integration, email="old@gmail.example")
-    waiting = send_email(to="bob@example.org", subject="x", text="x", integration=integration,
-                         from_email="old@gmail.example")
-    removed.delete()
-    later = timezone.now() + timedelta(hours=1)
-    Message.objects.filter(pk=waiting.pk).update(next_attempt_at=later)
-    data = gmail_data(**{"senders-INITIAL_FORMS": "1", "senders-0-id": str(kept.pk)})
-    data = with_senders(data, ("", "me@gmail.example", True), ("", "old@gmail.example", False))
-    response = admin_client.post(change_url(integration), data, follow=True)
-    assert response.status_code == 200
-    assert integration.senders.filter(email="old@gmail.example").exists()
-    assert "1 queued message(s) of Gmail waiting for their next try are tried again now" in (
-        response.content.decode())
-    waiting.refresh_from_db()
-    assert waiting.next_attempt_at <= timezone.now()
-
-
 def test_saving_a_healthy_integration_leaves_backing_off_mail_to_its_schedule(admin_client):
     # Its mail waits after its own temporary failures (greylisting, throttling): trying it
     # early would only spend an attempt.

@@ -225,27 +225,3 @@ def test_a_stored_display_name_with_a_line_break_is_shown_on_one_line(admin_clie
     assert sender.formatted == '"Support Bcc: victim@example.org" <s@example.com>'
     assert admin_client.get(change_url(integration)).status_code == 200
     assert admin_client.get(reverse("admin:senders_sender_changelist")).status_code == 200
-
-
-def test_adding_back_a_sender_on_the_senders_page_tries_its_waiting_mail_at_once(admin_client):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from delivery.api import send_email
-    from delivery.models import Message
-
-    integration = relay_with(("team@example.com", True))
-    gone = Sender.objects.create(integration=integration, email="old@example.com")
-    waiting = send_email(to="bob@example.org", subject="x", text="x", integration=integration,
-                         from_email="old@example.com")
-    gone.delete()
-    later = timezone.now() + timedelta(hours=1)
-    Message.objects.filter(pk=waiting.pk).update(next_attempt_at=later)
-    SmtpIntegration.objects.filter(pk=integration.pk).update(
-        needs_attention_reason="mail: old@example.com is no longer a sender")
-    data = {"integration": integration.pk, "name": "", "email": "old@example.com"}
-    response = admin_client.post(SENDER_ADD_URL, data, follow=True)
-    assert "1 queued message(s) of Relay waiting for their next try" in response.text
-    waiting.refresh_from_db()
-    assert waiting.next_attempt_at <= timezone.now()
