@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.errors import DeliveryError, FailureClass
+from integrations.failures.errors import DeliveryError, FailureClass
 from integrations.models import SECRET_FIELDS, SmtpIntegration
 from notifuse_smtp.redaction import redact
 from integrations.smtp_client import SmtpSession

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.catalog import classify
-from integrations.errors import DeliveryError, FailureClass, parse_enhanced_code
+from integrations.failures.errors import DeliveryError, FailureClass, parse_enhanced_code
 from integrations.models import SmtpIntegration
 
 from . import retry

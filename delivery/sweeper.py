@@ -7,7 +7,7 @@ import time
 
 from django.utils import timezone
 
-from integrations.errors import FailureClass
+from integrations.failures.errors import FailureClass
 
 from . import retry, wakeups
 from .models import Message, SendAttempt, Stage, Status

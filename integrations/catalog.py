@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import FailureClass
+from .failures.errors import FailureClass
 
 T, P, C = FailureClass.TRANSIENT, FailureClass.PERMANENT, FailureClass.CONFIGURATION
 SES_HOSTS = (".amazonaws.com",)

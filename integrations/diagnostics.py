@@ -16,7 +16,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .errors import DeliveryError
+from .failures.errors import DeliveryError
 from .models import SmtpIntegration
 from .smtp_client import SmtpSession, envelope_address
 

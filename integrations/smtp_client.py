@@ -22,7 +22,7 @@ from django.conf import settings
 
 from .catalog import classify
 from .credentials import credentials_for
-from .errors import DeliveryError, FailureClass, parse_enhanced_code
+from .failures.errors import DeliveryError, FailureClass, parse_enhanced_code
 from notifuse_smtp.redaction import redact
 from .secrets import WHAT_TO_DO, undecryptable_fields
 

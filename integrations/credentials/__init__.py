@@ -24,7 +24,7 @@ def credentials_for(integration: SmtpIntegration) -> Credentials:
     provider = integration.oauth2_provider if integration.auth_type == "oauth2" else ""
     path = CREDENTIALS.get((integration.auth_type, provider))
     if path is None:
-        from integrations.errors import DeliveryError, FailureClass
+        from integrations.failures.errors import DeliveryError, FailureClass
 
         raise DeliveryError(
             stage="auth",

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from integrations.errors import DeliveryError, FailureClass
+from integrations.failures.errors import DeliveryError, FailureClass
 
 if TYPE_CHECKING:
     from integrations.models import SmtpIntegration

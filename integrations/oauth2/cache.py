@@ -17,7 +17,7 @@ from django.conf import settings
 
 from integrations.crypto import decrypt, encrypt
 from notifuse_smtp.redis_connection import redis_client
-from integrations.errors import FailureClass
+from integrations.failures.errors import FailureClass
 
 from .base import Token, TokenProvider, token_error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 from django.conf import settings
 
-from integrations.errors import FailureClass
+from integrations.failures.errors import FailureClass
 
 from . import hints
 from .base import Token, TokenProvider, is_retryable_status, token_error, transient_http

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
-from integrations.errors import DeliveryError
+from integrations.failures.errors import DeliveryError
 
 from .google import post_token_request
 

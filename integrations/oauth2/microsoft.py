@@ -12,7 +12,7 @@ import msal
 import requests
 from django.conf import settings
 
-from integrations.errors import FailureClass
+from integrations.failures.errors import FailureClass
 
 from . import hints
 from .base import Token, TokenProvider, is_retryable_status, token_error, transient_http

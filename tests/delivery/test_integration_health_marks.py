@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from delivery.outcomes import mark_integration
-from integrations.errors import DeliveryError, FailureClass
+from integrations.failures.errors import DeliveryError, FailureClass
 from integrations.models import SmtpIntegration
 from tests.factories import make_integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from integrations.catalog import classify
-from integrations.errors import FailureClass, parse_enhanced_code
+from integrations.failures.errors import FailureClass, parse_enhanced_code
 
 
 @pytest.mark.parametrize(
