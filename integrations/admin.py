@@ -22,8 +22,8 @@ from .diagnostics import Report
 from .forms import GmailCodeForm, SmtpIntegrationForm, TestEmailForm
 from .models import SECRET_FIELDS, AuthType, IntegrationTest, SmtpIntegration
 from .oauth2.google_consent import ConsentError, consent_url, exchange_code
-from .oauth2.hints import MICROSOFT_SETUP
 from .presets import requires_oauth2
+from .providers.microsoft import SETUP_CHECKLIST
 from .testing import QuotaExceeded, run_integration_test
 
 HEALTH_FIELDS = (
@@ -58,7 +58,7 @@ class SmtpIntegrationAdmin(admin_lists.ModelAdmin):
         }),
         ("Microsoft 365 OAuth2", {
             "fields": ("tenant_id",),
-            "description": "Client-credentials flow. " + MICROSOFT_SETUP,
+            "description": "Client-credentials flow. " + SETUP_CHECKLIST,
         }),
         ("Google OAuth2", {
             "fields": ("refresh_token",),
