@@ -10,7 +10,8 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-from integrations.errors import DeliveryError, FailureClass
+from integrations.failures.catalog import local_failure
+from integrations.failures.errors import DeliveryError, FailureClass
 from integrations.health import mark_integration
 from integrations.models import SECRET_FIELDS, SmtpIntegration
 from integrations.smtp_client import SmtpSession
@@ -104,12 +105,8 @@ class BatchSession:
         if message.delivered_to:
             return Outcome(message, started, "rcpt", finished_at=timezone.now())
         refused = ", ".join(message.refused_recipients)
-        return Outcome(message, started, "rcpt", finished_at=timezone.now(), error=DeliveryError(
-            stage="rcpt",
-            failure_class=FailureClass.PERMANENT,
-            text=f"Every recipient was refused for good earlier: {refused}",
-            hint="Check the addresses; Retry tries them again.",
-        ))
+        return Outcome(message, started, "rcpt", finished_at=timezone.now(),
+                       error=local_failure("no-recipient-left", refused=refused))
 
     def _failed(self, message: Message, started: datetime, error: DeliveryError) -> Outcome:
         note = self.session.take_notes() if self.session else ""
@@ -122,7 +119,7 @@ class BatchSession:
                        refused=error.refused_recipients, note=note, finished_at=timezone.now())
 
     def _unexpected(
-        self, exc: Exception, stage: str, what: str = "Unexpected error"
+        self, exc: Exception, stage: str, failure: str = "unexpected"
     ) -> DeliveryError:
         """A failure nothing classified (a bug, a message that cannot be built, a service
         such as Redis failing): transient, retried with backoff up to the attempt limit."""
@@ -131,16 +128,10 @@ class BatchSession:
         # the exception's text, is redacted here like the attempt is.
         traceback = redact(logging.Formatter().formatException(
             (type(exc), exc, exc.__traceback__)), secrets)
-        logger.error("integration %s: %s (%s); the message is retried\n%s",
-                     self.integration.pk, what, exc.__class__.__name__, traceback)
-        return DeliveryError(
-            stage=stage,
-            failure_class=FailureClass.TRANSIENT,
-            text=f"{what}: {exc.__class__.__name__}: {redact(str(exc), secrets)}"[:1000],
-            hint="Not a reply from the server: something failed in this service (see the "
-            "worker log at this time). The message is retried with backoff; if it keeps "
-            "failing, report it with this message's id.",
-        )
+        logger.error("integration %s: local.%s (%s); the message is retried\n%s",
+                     self.integration.pk, failure, exc.__class__.__name__, traceback)
+        return local_failure(failure, stage=stage,
+                             detail=f"{exc.__class__.__name__}: {redact(str(exc), secrets)}")
 
     def _check_sender(self, message: Message) -> None:
         """A sender removed after the message was queued is a configuration failure."""
@@ -148,13 +139,7 @@ class BatchSession:
         if address in sender_addresses(self.integration):
             return
         if address not in sender_addresses(self.integration, fresh=True):
-            raise DeliveryError(
-                stage="mail",
-                failure_class=FailureClass.CONFIGURATION,
-                text=f"{address} is no longer a sender of this integration",
-                hint="Add the address back as a sender of the integration, or send from one of "
-                "its senders. The message waits until then.",
-            )
+            raise local_failure("sender-removed", address=address)
 
     def _rate_limit_wait(self) -> float:
         integration = self.integration
@@ -194,7 +179,7 @@ class BatchSession:
         try:
             return render(message)
         except Exception as exc:  # noqa: BLE001 - a message that cannot be built is a failure
-            raise self._unexpected(exc, "data", "The message could not be built") from exc
+            raise self._unexpected(exc, "data", "unbuildable-message") from exc
 
     def _send(
         self, session: SmtpSession, message: Message, pending: list[str], content: bytes

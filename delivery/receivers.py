@@ -7,7 +7,7 @@ from dataclasses import replace
 from django.db.models.signals import post_delete, post_save
 
 from integrations.models import SmtpIntegration
-from integrations.errors import FailureClass
+from integrations.failures.errors import FailureClass
 from integrations.health import mark_integration
 from integrations.signals import SAVED, SENDERS, HeldMail, integration_changed
 from integrations.verification import verify_login

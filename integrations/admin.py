@@ -22,10 +22,10 @@ from .diagnostics import Report
 from .forms import GmailCodeForm, SmtpIntegrationForm, TestEmailForm
 from .models import SECRET_FIELDS, AuthType, IntegrationTest, SmtpIntegration
 from .oauth2.google_consent import ConsentError, consent_url, exchange_code
-from .oauth2.hints import MICROSOFT_SETUP
 from .presets import requires_oauth2
-from .signals import RELEASE_ANYWAY, AnnouncesChanges
 from .diagnostic_runs import QuotaExceeded, run_integration_test
+from .providers.microsoft import SETUP_CHECKLIST
+from .signals import RELEASE_ANYWAY, AnnouncesChanges
 
 HEALTH_FIELDS = (
     "needs_attention_reason", "needs_attention_hint", "needs_attention_since",
@@ -59,7 +59,7 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
         }),
         ("Microsoft 365 OAuth2", {
             "fields": ("tenant_id",),
-            "description": "Client-credentials flow. " + MICROSOFT_SETUP,
+            "description": "Client-credentials flow. " + SETUP_CHECKLIST,
         }),
         ("Google OAuth2", {
             "fields": ("refresh_token",),

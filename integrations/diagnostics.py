@@ -16,7 +16,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .errors import DeliveryError
+from .failures.catalog import failure, local_failure
+from .failures.errors import DeliveryError
 from .models import SmtpIntegration
 from notifuse_smtp.addresses import envelope_address
 
@@ -83,9 +84,13 @@ class _Recorder:
             if step.status != "failed":
                 step.status = "ok"
             return
-        step.status = "failed"
-        step.smtp_code, step.enhanced_code = error.smtp_code, error.enhanced_code
-        step.text, step.hint = error.text, error.hint
+        _fail(step, error)
+
+
+def _fail(step: Step, error: DeliveryError) -> None:
+    step.status = "failed"
+    step.smtp_code, step.enhanced_code = error.smtp_code, error.enhanced_code
+    step.text, step.hint = error.text, error.hint
 
 
 def run_diagnostics(
@@ -121,8 +126,7 @@ def _resolve(integration: SmtpIntegration, step: Step) -> bool:
     try:
         infos = socket.getaddrinfo(integration.host, integration.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        step.status, step.text = "failed", f"{integration.host}: {exc}"
-        step.hint = "The SMTP host does not resolve: check it for typos."
+        _fail(step, failure("exception.dns", text=f"{integration.host}: {exc}"))
         return False
     finally:
         step.duration_ms = round((time.monotonic() - started) * 1000, 1)
@@ -180,12 +184,9 @@ def _default_sender(integration: SmtpIntegration) -> str:
 
 def _no_sender(step: Step, integration: SmtpIntegration) -> None:
     """The connection and login were tested; there is no address to send the email from."""
-    step.status = "failed"
-    step.text = "No From address: the integration has no senders"
-    if integration.username:
-        step.text += f", and its username {integration.username!r} is not an email address"
-    step.hint = ("Add a sender (an address this integration may send from) to the "
-                 "integration, then test again.")
+    username = integration.username
+    note = f", and its username {username!r} is not an email address" if username else ""
+    _fail(step, local_failure("no-sender", username_note=note))
 
 
 def _test_email(integration: SmtpIntegration, from_email: str, to: str) -> bytes:

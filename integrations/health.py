@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from .errors import DeliveryError, FailureClass
+from .failures.errors import DeliveryError, FailureClass
 from .models import SmtpIntegration
 
 # How stale "last success" may get before a successful batch writes it again.

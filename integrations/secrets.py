@@ -4,7 +4,7 @@ When the key that encrypted a secret is dropped from FERNET_KEYS before `rotate_
 re-encrypted it, reading the row would raise `InvalidToken` wherever an integration is
 loaded: a traceback in the admin, in send_email's routing and in every worker. Instead the
 field reads as an `UndecryptableSecret`, and each place that needs the secret says what
-happened and what to do.
+happened and what to do (the catalog's `local.undecryptable-secret` rule).
 """
 
 from __future__ import annotations
@@ -15,13 +15,6 @@ from cryptography.fernet import InvalidToken
 from fernet_fields import EncryptedTextField
 
 logger = logging.getLogger(__name__)
-
-WHAT_TO_DO = (
-    "FERNET_KEYS no longer holds the key this secret was encrypted with. Put the old key "
-    "back in FERNET_KEYS (after the new one) and run `python manage.py rotate_secrets`, or "
-    "enter the secret again in the admin."
-)
-
 
 class UndecryptableSecret(str):
     """A stored secret no key in FERNET_KEYS decrypts: empty as a value, known to exist."""

@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from .catalog import classify
 from .credentials import credentials_for
-from .errors import DeliveryError, FailureClass, parse_enhanced_code
-from notifuse_smtp.redaction import redact
-from .secrets import WHAT_TO_DO, undecryptable_fields
+from .failures import catalog
+from .failures.errors import DeliveryError, FailureClass
+from .secrets import undecryptable_fields
 
 if TYPE_CHECKING:
     from .credentials.base import Credentials
@@ -94,12 +93,10 @@ class SmtpSession:
         needed = self.integration.required_fields()
         unreadable = undecryptable_fields(self.integration, needed)
         if unreadable:
-            raise DeliveryError(
+            raise catalog.local_failure(
+                "undecryptable-secret",
                 stage="token" if self.integration.auth_type == "oauth2" else "auth",
-                failure_class=FailureClass.CONFIGURATION,
-                text=f"The stored {', '.join(unreadable)} cannot be decrypted with the "
-                "current FERNET_KEYS; nothing was sent to the server.",
-                hint=WHAT_TO_DO,
+                fields=", ".join(unreadable),
             )
 
     def _refreshed_after_rejection(self, error: DeliveryError) -> bool:
@@ -150,14 +147,7 @@ class SmtpSession:
         if self.integration.use_tls and not self.integration.implicit_tls:
             with self._step("tls"):
                 if not smtp.has_extn("starttls"):
-                    raise DeliveryError(
-                        stage="tls",
-                        failure_class=FailureClass.CONFIGURATION,
-                        text="The server does not offer STARTTLS; nothing was sent in plain text.",
-                        hint="Use TLS is on but this server/port offers no STARTTLS. Use the "
-                        "provider's STARTTLS port (usually 587), port 465 for implicit TLS, or "
-                        "turn Use TLS off only for a trusted local relay.",
-                    )
+                    raise catalog.local_failure("starttls-missing")
                 smtp.starttls(context=tls_context())
                 self.tls_version = smtp.sock.version() if smtp.sock else None
             with self._step("ehlo"):
@@ -196,7 +186,7 @@ class SmtpSession:
             for address in recipients:
                 code, reply = smtp.rcpt(address)
                 if code not in ACCEPTED_RCPT:
-                    refused[address] = (code, _text(reply))
+                    refused[address] = (code, catalog.decoded(reply))
                 if code == 421:
                     raise smtplib.SMTPResponseException(code, reply)
             if len(refused) == len(recipients):
@@ -233,7 +223,7 @@ class SmtpSession:
             for address in recipients:
                 code, reply = self._reply(smtp)
                 if code not in ACCEPTED_RCPT:
-                    refused[address] = (code, _text(reply))
+                    refused[address] = (code, catalog.decoded(reply))
         with self._step("data"):
             data_code, data_reply = self._reply(smtp)
             if data_code == 354 and (mail_reply[0] != 250 or len(refused) == len(recipients)):
@@ -288,7 +278,7 @@ class SmtpSession:
             code, reply = smtp.rcpt(recipient)
         self.reset_quietly()
         if code not in ACCEPTED_RCPT:
-            raise self.recipients_refused_error({recipient: (code, _text(reply))})
+            raise self.recipients_refused_error({recipient: (code, catalog.decoded(reply))})
 
     def take_notes(self) -> str:
         notes, self.notes = self.notes, []
@@ -334,127 +324,25 @@ class SmtpSession:
 
     @contextmanager
     def _classifying(self, stage: str) -> Iterator[None]:
-        """Turn whatever a stage raises into a classified DeliveryError."""
+        """Turn whatever a stage raises into the catalog's DeliveryError for it."""
         self.stage = stage
         try:
             yield
-        except DeliveryError:
-            raise
-        except smtplib.SMTPNotSupportedError as exc:
-            raise DeliveryError(
-                stage=stage,
-                failure_class=FailureClass.CONFIGURATION,
-                text=self._redacted(str(exc)),
-                hint="The server does not offer this step (for AUTH: no mechanism was offered, "
-                "often because TLS is off or the server does not authenticate on this port).",
-            ) from None
-        except smtplib.SMTPResponseException as exc:
-            raise self._classified(stage, exc.smtp_code, _text(exc.smtp_error)) from None
-        except smtplib.SMTPServerDisconnected as exc:
-            raise DeliveryError(
-                stage=stage,
-                failure_class=FailureClass.TRANSIENT,
-                text=f"Connection closed by the server: {self._redacted(str(exc))}",
-                hint="The server dropped the connection; the message will be retried.",
-            ) from None
-        except smtplib.SMTPException as exc:
-            # smtplib's own refusals, with no reply code: above all "No suitable
-            # authentication method found" (the server offers only mechanisms it lacks).
-            raise DeliveryError(
-                stage=stage,
-                failure_class=FailureClass.CONFIGURATION,
-                text=self._redacted(str(exc)),
-                hint="The server offers no AUTH mechanism this client can use with these "
-                "credentials (PLAIN, LOGIN and CRAM-MD5 for a password; XOAUTH2 for OAuth2): "
-                "check the port and auth type, or ask for SMTP AUTH to be enabled.",
-            ) from None
-        except ssl.SSLCertVerificationError as exc:
-            raise DeliveryError(
-                stage="tls",
-                failure_class=FailureClass.CONFIGURATION,
-                text=f"Certificate not trusted: {exc.verify_message or exc}",
-                hint="The server's TLS certificate could not be verified (unknown or private "
-                "CA, self-signed, expired, or issued for another host name). Certificates are "
-                "always verified: use the host name on the certificate, or add the CA to the "
-                "system trust store (or SSL_CERT_FILE).",
-            ) from None
-        except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError) as exc:
-            # The connection ended mid-handshake (closed, or reset, which may also arrive as
-            # ConnectionResetError below): the network or a busy server, not the TLS setup,
-            # which fails with an alert (protocol version, handshake failure) instead.
-            # (Exchange resets TLS 1.0/1.1 clients, but tls_context() offers 1.2 or later.)
-            raise DeliveryError(
-                stage=stage,
-                failure_class=FailureClass.TRANSIENT,
-                text=f"Connection lost during TLS: {exc.reason or exc}",
-                hint="The server closed the connection before TLS was set up; the message "
-                "will be retried. If it keeps happening, check the port and TLS mode (465 is "
-                "implicit TLS, 587 is STARTTLS).",
-            ) from None
-        except ssl.SSLError as exc:
-            raise DeliveryError(
-                stage="tls",
-                failure_class=FailureClass.CONFIGURATION,
-                text=f"TLS handshake failed: {exc.reason or exc}",
-                hint="TLS could not be negotiated. Check the port and the TLS mode (465 is "
-                "implicit TLS, 587 is STARTTLS) and that the server supports TLS 1.2 or later.",
-            ) from None
-        except UnicodeEncodeError:
-            # smtplib sends commands and AUTH strings as ASCII. The error's repr carries the
-            # whole string (at AUTH: the password or the XOAUTH2 token), so none of it is kept.
-            at_auth = stage == "auth"
-            raise DeliveryError(
-                stage=stage,
-                failure_class=FailureClass.CONFIGURATION,
-                text="The " + ("credentials contain" if at_auth else "command contains")
-                + " non-ASCII characters, which smtplib cannot send here.",
-                hint="Use a username and password (or app password / API key) of ASCII "
-                "characters only." if at_auth else "Use ASCII envelope addresses (the "
-                "domain is IDNA-encoded; the local part must be ASCII).",
-            ) from None
-        except socket.gaierror as exc:
-            raise DeliveryError(
-                stage="connect",
-                failure_class=FailureClass.CONFIGURATION,
-                text=f"Host name does not resolve: {self.integration.host} ({exc.strerror})",
-                hint="Check the SMTP host for typos; the name is not known to DNS.",
-            ) from None
-        except TimeoutError:
-            raise DeliveryError(
-                stage=stage,
-                failure_class=FailureClass.TRANSIENT,
-                text=f"Timed out after {self.timeout:g} s",
-                hint="The server did not answer in time; check host, port and firewalls. "
-                "The message will be retried.",
-            ) from None
-        except OSError as exc:
-            raise DeliveryError(
-                stage=stage,
-                failure_class=FailureClass.TRANSIENT,
-                text=f"Network error: {exc.strerror or exc}",
-                hint="Could not reach the server (refused or reset). Check host and port; "
-                "the message will be retried.",
-            ) from None
+        except catalog.CLASSIFIED_EXCEPTIONS as exc:
+            raise catalog.from_exception(stage, exc, self._context()) from None
 
     def _classified(self, stage: str, code: int | None, text: str) -> DeliveryError:
-        text = self._redacted(text)
-        enhanced = parse_enhanced_code(text)
-        failure_class, hint = classify(
-            stage, code, enhanced, text, self.integration.host, self.integration.auth_type
-        )
-        if enhanced and text.lstrip().startswith(enhanced):
-            text = text.lstrip()[len(enhanced):].lstrip()  # kept in its own field
-        return DeliveryError(
-            stage=stage,
-            failure_class=failure_class,
-            text=text,
-            smtp_code=code,
-            enhanced_code=enhanced,
-            hint=hint,
-        )
+        return catalog.from_reply(stage, code, text, self._context())
 
-    def _redacted(self, text: str) -> str:
-        return redact(text, self.credentials.secrets())
+    def _context(self) -> catalog.Context:
+        """What the catalog reads besides the failure: the host, the timeout, the secrets."""
+        integration = self.integration
+        return catalog.Context(
+            host=integration.host,
+            auth_type=integration.auth_type,
+            timeout=self.timeout,
+            secrets=tuple(self.credentials.secrets()),
+        )
 
 
 def _dot_terminated(content: bytes) -> bytes:
@@ -478,12 +366,6 @@ class _ImplicitTlsSmtp(smtplib.SMTP):
         if code != 220:
             self.close()
             raise smtplib.SMTPConnectError(code, reply)
-
-
-def _text(reply: bytes | str) -> str:
-    if isinstance(reply, bytes):
-        return reply.decode("utf-8", "replace")
-    return str(reply)
 
 
 def _quietly_close(smtp: smtplib.SMTP) -> None:

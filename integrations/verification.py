@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from .errors import DeliveryError
+from .failures.errors import DeliveryError
 from .models import SmtpIntegration
 from .smtp_client import SmtpSession
 

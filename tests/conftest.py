@@ -13,10 +13,49 @@ import pytest
 import redis
 from django.conf import settings
 
+from tests.support.hints_shown import HintRecorder, exercised, strays
+
 pytest_plugins = ["tests.oauth_fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+HINTS_SHOWN = HintRecorder()
+
+
+# -- every hint shown to staff comes from the failure catalog -----------------------------------
+def pytest_configure(config):
+    HINTS_SHOWN.install()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    # Before the fixtures' teardown: the test's database still holds what it stored.
+    if item.get_closest_marker("django_db") or "_django_db_helper" in item.fixturenames:
+        HINTS_SHOWN.read_stored_hints()
+    return (yield)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from integrations.failures.catalog import RULES
+
+    if strays(HINTS_SHOWN.shown, RULES) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from integrations.failures.catalog import RULES
+
+    problems = strays(HINTS_SHOWN.shown, RULES)
+    used = exercised(HINTS_SHOWN.shown, RULES)
+    terminalreporter.write_line(
+        f"failure catalog: {len(used)} of {len(RULES)} rules exercised "
+        f"({HINTS_SHOWN.errors_made} errors made, {len(HINTS_SHOWN.shown)} distinct hints shown)"
+    )
+    if problems:
+        terminalreporter.write_sep("=", "hints shown to staff that the catalog did not give",
+                                   red=True)
+        for problem in problems:
+            terminalreporter.write_line(problem)
 
 
 @pytest.fixture(scope="session", autouse=True)

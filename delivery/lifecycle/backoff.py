@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from integrations.errors import FailureClass
+from integrations.failures.errors import FailureClass
 
 
 def backoff_seconds(attempt_number: int, rng: random.Random | None = None) -> float:

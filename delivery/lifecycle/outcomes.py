@@ -9,8 +9,8 @@ from datetime import datetime
 from django.db import connections, router
 from django.utils import timezone
 
-from integrations.catalog import classify
-from integrations.errors import DeliveryError, FailureClass, parse_enhanced_code
+from integrations.failures.catalog import explain_refusal
+from integrations.failures.errors import DeliveryError, FailureClass
 from integrations.models import SmtpIntegration
 
 from delivery.inserts import insert_many
@@ -185,25 +185,16 @@ def _set(instance, values: dict) -> None:
         setattr(instance, name, value)
 
 
-def _read_refusal(
-    code: int, text: str, integration: SmtpIntegration | None
-) -> tuple[FailureClass, str]:
-    """A recipient's refusal as the catalog reads it at RCPT, with the integration's provider
-    rules, as the session reads a refusal of every recipient."""
-    host, auth_type = (integration.host, integration.auth_type) if integration else ("", "")
-    return classify("rcpt", code, parse_enhanced_code(text), text, host, auth_type)
-
-
 def _refused_for_good(code: int, text: str, integration: SmtpIntegration | None) -> bool:
     """Final only when the catalog calls the reply permanent (not every 5xx is: 552 at RCPT
     means too many recipients, 5.4.5 a daily limit)."""
-    return _read_refusal(code, text, integration)[0] is FailureClass.PERMANENT
+    return explain_refusal(code, text, integration).failure_class is FailureClass.PERMANENT
 
 
 def _refusals_hint(refused: dict, integration: SmtpIntegration | None) -> str:
     """What to do about the recipients a delivered message did not reach (the first that
     the catalog has advice for)."""
-    hints = (_read_refusal(code, text, integration)[1] for code, text in refused.values())
+    hints = (explain_refusal(code, text, integration).hint for code, text in refused.values())
     return next((hint for hint in hints if hint), "")
 
 

@@ -13,7 +13,7 @@ from delivery import wakeups
 from delivery.failover import from_address_on
 from delivery.models import Message, SendAttempt, Stage, Status
 from delivery.signals import message_failed, send_after_commit
-from integrations.errors import FailureClass
+from integrations.failures.errors import FailureClass
 from integrations.models import SmtpIntegration
 
 from . import backoff

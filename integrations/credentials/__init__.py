@@ -24,12 +24,8 @@ def credentials_for(integration: SmtpIntegration) -> Credentials:
     provider = integration.oauth2_provider if integration.auth_type == "oauth2" else ""
     path = CREDENTIALS.get((integration.auth_type, provider))
     if path is None:
-        from integrations.errors import DeliveryError, FailureClass
+        from integrations.failures.catalog import local_failure
 
-        raise DeliveryError(
-            stage="auth",
-            failure_class=FailureClass.CONFIGURATION,
-            text=f"No credentials support for {integration.auth_type} {provider}".strip(),
-            hint="Choose a supported authentication type and provider for this integration.",
-        )
+        method = f"{integration.auth_type} {provider}".strip()
+        raise local_failure("unsupported-auth", method=method)
     return import_string(path)(integration)

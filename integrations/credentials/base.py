@@ -6,7 +6,7 @@ import smtplib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from integrations.errors import DeliveryError
+    from integrations.failures.errors import DeliveryError
     from integrations.models import SmtpIntegration
 
 

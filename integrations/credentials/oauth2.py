@@ -6,7 +6,7 @@ import base64
 import json
 import smtplib
 
-from integrations.errors import DeliveryError
+from integrations.failures.errors import DeliveryError
 from integrations.oauth2 import provider_for
 from integrations.oauth2.cache import CachedToken, TokenCache
 

@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from integrations.errors import DeliveryError, FailureClass
+from integrations.failures.catalog import failure
+from integrations.failures.errors import DeliveryError
 
 if TYPE_CHECKING:
     from integrations.models import SmtpIntegration
@@ -32,7 +33,8 @@ class TokenProvider:
         self.integration = integration
 
     def fetch(self) -> Token:
-        """Ask the provider for a new access token; raise DeliveryError(stage="token")."""
+        """Ask the provider for a new access token; raise the catalog's DeliveryError for a
+        refusal (integrations.failures.catalog.failure with the provider's token rule)."""
         raise NotImplementedError
 
     def credential_parts(self) -> tuple[str, ...]:
@@ -47,10 +49,6 @@ class TokenProvider:
         return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
 
 
-def token_error(failure_class: FailureClass, text: str, hint: str) -> DeliveryError:
-    return DeliveryError(stage="token", failure_class=failure_class, text=text, hint=hint)
-
-
 def is_retryable_status(status: int) -> bool:
     """A token service in trouble or throttling (5xx, 429) or a request that timed out (408):
     the same request may work later. Other 4xx need a change first."""
@@ -60,10 +58,8 @@ def is_retryable_status(status: int) -> bool:
 def transient_http(
     status: int | None, provider: str, endpoint: str = "token endpoint"
 ) -> DeliveryError:
+    """The provider's token service is in trouble: the provider's own rule for it
+    (microsoft.token.service-unavailable, google.token.service-unavailable)."""
     what = f"HTTP {status}" if status else "no answer"
-    return token_error(
-        FailureClass.TRANSIENT,
-        f"{provider} {endpoint}: {what}",
-        f"{provider}'s token service did not answer properly (server error, throttling or "
-        "timeout). The message will be retried.",
-    )
+    rule_id = f"{provider.lower()}.token.service-unavailable"
+    return failure(rule_id, text=f"{provider} {endpoint}: {what}")

@@ -16,10 +16,10 @@ from cryptography.fernet import InvalidToken
 from django.conf import settings
 
 from integrations.crypto import decrypt, encrypt
+from integrations.failures.catalog import local_failure
 from notifuse_smtp.redis_connection import redis_client
-from integrations.errors import FailureClass
 
-from .base import Token, TokenProvider, token_error
+from .base import Token, TokenProvider
 
 LOCK_TIMEOUT = 30  # seconds a fetch may hold the lock before another worker may try
 LOCK_WAIT = 35
@@ -54,11 +54,7 @@ class TokenCache:
             self.key + ":lock", timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT
         )
         if not lock.acquire():
-            raise token_error(
-                FailureClass.TRANSIENT,
-                "Timed out waiting for another worker's token request",
-                "The token service is slow; the message will be retried.",
-            )
+            raise local_failure("token-lock-timeout")
         try:
             cached = self._read()  # another worker may have fetched while we waited
             if cached and cached.access_token != rejected:

@@ -5,19 +5,11 @@ from __future__ import annotations
 import requests
 from django.conf import settings
 
-from integrations.errors import FailureClass
+from integrations.failures.catalog import failure, first_rule
 
-from . import hints
-from .base import Token, TokenProvider, is_retryable_status, token_error, transient_http
+from .base import Token, TokenProvider, is_retryable_status, transient_http
 
 TOKEN_TIMEOUT = 15.0
-ERROR_HINTS = {
-    "invalid_grant": hints.GOOGLE_INVALID_GRANT,
-    "unauthorized_client": hints.GOOGLE_UNAUTHORIZED_CLIENT,
-    "invalid_client": hints.GOOGLE_INVALID_CLIENT,
-    "deleted_client": hints.GOOGLE_INVALID_CLIENT,
-    "disabled_client": hints.GOOGLE_INVALID_CLIENT,
-}
 
 
 class GoogleTokenProvider(TokenProvider):
@@ -62,8 +54,8 @@ def post_token_request(data: dict) -> dict:
     error = str(payload.get("error") or f"HTTP {response.status_code}")
     description = str(payload.get("error_description") or "")[:200]
     text = f"Google token endpoint: {error}" + (f" ({description})" if description else "")
-    hint = ERROR_HINTS.get(error, hints.GOOGLE_OTHER)
-    raise token_error(FailureClass.CONFIGURATION, text, hint)
+    # What the error means is the catalog's (integrations/providers/google.py).
+    raise failure(first_rule(f"google.token.{error}", "google.token.other-refusal").id, text=text)
 
 
 def _not_json(status: int):
@@ -71,11 +63,8 @@ def _not_json(status: int):
     endpoint (it will not change by itself); anything else may be a passing proxy page."""
     if status < 400:
         return transient_http(status, "Google")
-    return token_error(
-        FailureClass.CONFIGURATION,
-        f"Google token endpoint: HTTP {status} with a web page, not an OAuth2 answer, "
+    return failure(
+        "google.token.not-oauth2",
+        text=f"Google token endpoint: HTTP {status} with a web page, not an OAuth2 answer, "
         f"from {settings.GOOGLE_TOKEN_URL}",
-        "That address did not answer as Google's token endpoint does: check GOOGLE_TOKEN_URL "
-        "(normally https://oauth2.googleapis.com/token) and any proxy between this server "
-        "and Google.",
     )

@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
-from integrations.errors import DeliveryError
+from integrations.failures.catalog import failure
+from integrations.failures.errors import DeliveryError
 
 from .google import post_token_request
 
@@ -66,11 +67,8 @@ def exchange_code(integration, pasted: str, redirect_uri: str = DEFAULT_REDIRECT
         raise ConsentError(f"{error.text}. {error.hint}") from None
     refresh_token = payload.get("refresh_token")
     if not refresh_token:
-        raise ConsentError(
-            "Google returned no refresh token. It sends one only on the first consent or when "
-            "the consent URL has prompt=consent and access_type=offline: remove the app's "
-            "access at myaccount.google.com/permissions and authorise again with this URL."
-        )
+        error = failure("google.token.no-refresh-token")
+        raise ConsentError(f"{error.text}. {error.hint}")
     integration.refresh_token = refresh_token
     integration.save(update_fields=["refresh_token", "updated_at"])
     return "A new refresh token was stored (encrypted)."

@@ -12,10 +12,9 @@ import msal
 import requests
 from django.conf import settings
 
-from integrations.errors import FailureClass
+from integrations.failures.catalog import failure, first_rule
 
-from . import hints
-from .base import Token, TokenProvider, is_retryable_status, token_error, transient_http
+from .base import Token, TokenProvider, is_retryable_status, transient_http
 
 SCOPE = "https://outlook.office365.com/.default"
 PUBLIC_AUTHORITY_HOST = "login.microsoftonline.com"
@@ -89,10 +88,13 @@ class MicrosoftTokenProvider(TokenProvider):
         ids = [f"{k}={result[k]}" for k in ("trace_id", "correlation_id") if result.get(k)]
         if ids:
             text += " " + " ".join(ids)
-        if code in hints.MICROSOFT_TRANSIENT_AADSTS or error == "temporarily_unavailable":
-            return token_error(FailureClass.TRANSIENT, text, "Microsoft asked to retry later.")
-        hint = hints.MICROSOFT_AADSTS.get(code) or hints.MICROSOFT_BY_ERROR.get(error)
-        return token_error(FailureClass.CONFIGURATION, text, hint or hints.MICROSOFT_SETUP)
+        # What the codes mean is the catalog's (integrations/providers/microsoft.py): the
+        # numeric code first, as Microsoft advises, then the error, then the setup checklist.
+        if error == "temporarily_unavailable":
+            return failure("microsoft.token.temporarily_unavailable", text=text)
+        rule = first_rule(f"microsoft.token.AADSTS{code}", f"microsoft.token.{error}",
+                          "microsoft.token.setup-checklist")
+        return failure(rule.id, text=text)
 
     def _unreadable_answer(self, exc: ValueError):
         """msal raises ValueError both for a tenant discovery refused with a 4xx (an unknown
@@ -111,13 +113,10 @@ class MicrosoftTokenProvider(TokenProvider):
             return transient_http(status, "Microsoft", "tenant discovery")
         message = f"{exc} {cause or ''}"
         if status and status != 400 and not AADSTS.search(message):
-            return token_error(
-                FailureClass.CONFIGURATION,
-                f"Microsoft tenant discovery: HTTP {status} for the tenant's OpenID "
+            return failure(
+                "microsoft.token.discovery-refused",
+                text=f"Microsoft tenant discovery: HTTP {status} for the tenant's OpenID "
                 "configuration",
-                "The sign-in service did not serve this tenant's OpenID configuration: check "
-                "the Tenant ID and, if it is set, MICROSOFT_AUTHORITY_HOST (the authority "
-                "host only, such as https://login.microsoftonline.com, without a path).",
             )
         return self._tenant_error(message)
 
@@ -126,21 +125,13 @@ class MicrosoftTokenProvider(TokenProvider):
         # An Entra 400 without a code, or an authority msal cannot parse: the tenant ID.
         code = int(codes[0]) if codes else 90002
         text = f"Microsoft token endpoint: tenant configuration not found (AADSTS{code})"
-        return token_error(
-            FailureClass.CONFIGURATION,
-            text,
-            hints.MICROSOFT_AADSTS.get(code, hints.MICROSOFT_AADSTS[90002]),
-        )
+        rule = first_rule(f"microsoft.token.AADSTS{code}", "microsoft.token.AADSTS90002")
+        return failure(rule.id, text=text)
 
 
 def _not_json(endpoint: str):
-    return token_error(
-        FailureClass.TRANSIENT,
-        f"Microsoft {endpoint}: the answer was a web page, not JSON",
-        "Microsoft (or a proxy on the way) answered with a web page instead of an OAuth2 "
-        "reply, as happens when it throttles or during an outage. The message will be "
-        "retried; if this persists, check any outbound proxy.",
-    )
+    return failure("microsoft.token.web-page",
+                   text=f"Microsoft {endpoint}: the answer was a web page, not JSON")
 
 
 def _http_status(exc: Exception) -> int | None:

@@ -10,6 +10,7 @@ from delivery import api
 from delivery.api import build_message, encode_attachment, send_email
 from delivery.inserts import insert_message
 from delivery.models import Message
+from integrations.failures.catalog import rule
 from tests.factories import make_integration
 
 pytestmark = pytest.mark.django_db
@@ -86,8 +87,8 @@ def test_attempts_inserted_together_read_back_as_bulk_create_stores_them():
         return SendAttempt(message=message, integration=integration, number=number,
                            started_at=timezone.now(), finished_at=timezone.now(), **fields)
 
-    failed = {"stage": "rcpt", "smtp_code": 550, "enhanced_code": "5.1.1",
-              "error": "No such user", "hint": "Check the address", "failure_class": "permanent"}
+    failed = {"stage": "rcpt", "smtp_code": 550, "enhanced_code": "5.1.1", "error": "No such user",
+              "hint": rule("smtp.5.1.1").hint, "failure_class": "permanent"}
     insert_many([attempt(1, **failed), attempt(2, stage="data", succeeded=True)])
     SendAttempt.objects.bulk_create([attempt(3, **failed), attempt(4, stage="data",
                                                                     succeeded=True)])

@@ -5,15 +5,14 @@ from __future__ import annotations
 import pytest
 
 from integrations.health import mark_integration
-from integrations.errors import DeliveryError, FailureClass
+from integrations.failures.catalog import from_reply
+from integrations.failures.rules import Context
 from integrations.models import SmtpIntegration
 from tests.factories import make_integration
 
 pytestmark = pytest.mark.django_db
 
-AUTH_FAILURE = DeliveryError(stage="auth", failure_class=FailureClass.CONFIGURATION,
-                             text="535 5.7.8 bad credentials", smtp_code=535,
-                             hint="Check the password.")
+AUTH_FAILURE = from_reply("auth", 535, "5.7.8 bad credentials", Context())
 
 
 def test_a_failure_then_a_success_in_one_drain_leaves_the_integration_clear():

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from delivery.api import send_email
 from delivery.models import Message, SendAttempt, Status
+from integrations.failures.catalog import rule
 from tests.factories import make_integration
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +32,9 @@ def test_the_retry_action_queues_failed_messages_without_sending(admin_client):
     Message.objects.filter(pk=message.pk).update(status=Status.FAILED)
     SendAttempt.objects.create(message=message, integration=message.integration, number=1,
                                started_at=message.created_at, stage="rcpt", smtp_code=450,
-                               error="Mailbox busy", hint="Retry later")
+                               error="Mailbox busy", hint=rule("smtp.4xx").hint)
     change = admin_client.get(f"/admin/delivery/message/{message.pk}/change/").content.decode()
-    assert "Mailbox busy" in change and "Retry later" in change
+    assert "Mailbox busy" in change and rule("smtp.4xx").hint in change
     response = admin_client.post("/admin/delivery/message/", {
         "action": "retry_messages", "_selected_action": [message.pk],
     }, follow=True)

@@ -11,6 +11,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations.failures.catalog import rule
 from integrations.models import SmtpIntegration
 from integrations.presets import PRESETS, resolve
 from senders.models import Sender
@@ -342,12 +343,12 @@ def test_no_warning_for_other_hosts_or_for_oauth2(admin_client, overrides):
 
 def test_the_list_shows_the_needs_attention_reason_and_hint_else_ok(admin_client):
     google_integration(needs_attention_reason="auth: 535 5.7.8 bad credentials",
-                       needs_attention_hint="Check the client secret in Google Cloud.")
+                       needs_attention_hint=rule("smtp.535").hint)
     SmtpIntegration.objects.create(name="Healthy", host="relay.example.com", auth_type="none",
                                    last_success_at=timezone.now())
     html = admin_client.get(LIST_URL).text
     assert "Needs attention: auth: 535 5.7.8 bad credentials" in html
-    assert "Check the client secret in Google Cloud." in html
+    assert rule("smtp.535").hint in html
     assert "&#10003; OK" in html or "✓ OK" in html
     for secret in SECRETS:
         assert secret not in html

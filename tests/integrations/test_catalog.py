@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.catalog import classify
-from integrations.errors import FailureClass, parse_enhanced_code
+from integrations.failures.catalog import explain_reply
+from integrations.failures.errors import FailureClass, parse_enhanced_code
+
+
+def classify(stage, code, enhanced, text, host="", auth_type=""):
+    rule = explain_reply(stage, code, enhanced, text, host, auth_type)
+    return rule.failure_class, rule.hint
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,7 @@ def test_a_wrong_fix_keeps_the_mail_held_and_says_why(admin_client):
         response = change(admin_client, integration, auth_type="none", username="")
     assert "stays held" in response.text and "5.7.1" in response.text
     assert "Release it anyway" in response.text
+    assert "will not relay this mail for an unauthenticated client" in response.text
     message.refresh_from_db()
     assert message.next_attempt_at > timezone.now() + timedelta(minutes=30)
     integration.refresh_from_db()
@@ -116,3 +117,16 @@ def test_adding_back_a_removed_sender_on_either_page_releases_its_mail(admin_cli
     assert "1 queued message(s) of" in response.text
     message.refresh_from_db()
     assert message.next_attempt_at <= timezone.now()
+
+
+def test_a_relay_refusal_holds_the_mail_with_an_authentication_hint():
+    from integrations.failures.catalog import from_reply
+    from integrations.failures.errors import FailureClass
+    from integrations.failures.rules import Context
+
+    for reply in (RELAY_DENIED, "554 5.7.1 <bob@example.org>: Relay access denied",
+                  "550 5.7.1 Unable to relay"):
+        code, text = int(reply[:3]), reply[4:]
+        error = from_reply("rcpt", code, text, Context())
+        assert error.failure_class is FailureClass.CONFIGURATION, reply
+        assert "AUTH" in error.hint and error.rule.startswith("smtp.relay-")

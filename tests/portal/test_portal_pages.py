@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from delivery.models import Message, SendAttempt, Status
+from integrations.failures.catalog import rule
 from integrations.models import SmtpIntegration
 from tests.factories import make_integration
 from tests.support.smtp_servers import SmtpTestServer
@@ -143,7 +144,7 @@ def row_of(html: str, name: str) -> str:
 
 def test_the_dashboard_shows_counts_rates_and_the_attention_reason(staff):
     broken = make_integration(name="Broken", needs_attention_reason="auth: 535 5.7.8 bad",
-                              needs_attention_hint="Check the password",
+                              needs_attention_hint=rule("smtp.535").hint,
                               needs_attention_since=timezone.now())
     for status in (Status.SENT, Status.SENT, Status.SENT, Status.FAILED):
         make_message(broken, status=status)
@@ -151,7 +152,7 @@ def test_the_dashboard_shows_counts_rates_and_the_attention_reason(staff):
     make_message(broken, status=Status.SENDING)
     row = row_of(page_of(staff, "/portal/"), "Broken")
     assert "Needs attention" in row and "auth: 535 5.7.8 bad" in row
-    assert "Check the password" in row
+    assert "check the username" in row
     assert '<td class="num sent">3</td>' in row and '<td class="num failed">1</td>' in row
     assert '<td class="num rate">25.0 %</td>' in row
     assert '<td class="num queued">2</td>' in row
@@ -304,13 +305,14 @@ def test_the_message_page_renders_html_safely_and_shows_attempts(staff):
     SendAttempt.objects.create(message=message, integration=integration, number=1,
                                started_at=timezone.now(), stage="rcpt", smtp_code=550,
                                enhanced_code="5.1.1", error="No such user",
-                               hint="Check the address", failure_class="permanent")
+                               hint=rule("smtp.5.1.1").hint, failure_class="permanent")
     html = page_of(staff, f"/portal/messages/{message.pk}/")
     assert "<script>" not in html and "<b>text</b>" not in html
     assert ('<iframe class="body" sandbox srcdoc="&lt;p&gt;Hi&lt;/p&gt;&lt;script&gt;'
             "alert(&quot;x&quot;)&lt;/script&gt;\"") in html
     assert '<pre class="body">Plain &lt;b&gt;text&lt;/b&gt;</pre>' in html
-    assert "550 5.1.1" in html and "No such user" in html and "Check the address" in html
+    assert "550 5.1.1" in html and "No such user" in html
+    assert "refuses mail: check the address" in html
     assert "permanent" in html and "RCPT TO" in html
     assert 'id="retry"' in html
 

@@ -7,7 +7,8 @@ from django.db import transaction
 
 from integrations.models import SECRET_FIELDS, SmtpIntegration
 from integrations.oauth2.cache import drop_cached_tokens
-from integrations.secrets import WHAT_TO_DO, undecryptable_fields
+from integrations.failures.catalog import rule
+from integrations.secrets import undecryptable_fields
 
 
 class Command(BaseCommand):
@@ -29,9 +30,10 @@ class Command(BaseCommand):
         ]
         if unreadable:
             # Re-encrypting would store them empty: change nothing until every key is back.
+            what_to_do = rule("local.undecryptable-secret").hint
             raise CommandError(
                 "No key in FERNET_KEYS decrypts the stored secrets of: "
-                f"{'; '.join(unreadable)}. Nothing was changed. {WHAT_TO_DO}"
+                f"{'; '.join(unreadable)}. Nothing was changed. {what_to_do}"
             )
         ids = list(SmtpIntegration.objects.order_by("pk").values_list("pk", flat=True))
         rotated = 0

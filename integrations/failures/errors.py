@@ -38,6 +38,8 @@ class DeliveryError(Exception):
     # When every recipient was refused: each one's (code, text), so the permanent refusals
     # are recorded as such even when the temporary ones make the error transient.
     refused_recipients: dict = field(default_factory=dict)
+    # The id of the catalog rule that made this error (integrations.failures.catalog).
+    rule: str = ""
 
     def __post_init__(self) -> None:
         super().__init__(self.summary)

@@ -1,0 +1,1 @@
+"""What a failed send means: the error type, and the one catalog of failure rules."""
