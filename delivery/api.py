@@ -48,7 +48,7 @@ def send_email(
     idempotency_key: str | None = None,
     integration=None,
     attachments: list[dict] | None = None,
-    track: bool = True,
+    track: bool | None = None,
     unsubscribe_url: str = "",
     priority: int | str | None = None,
     send_at: datetime | None = None,
@@ -156,7 +156,7 @@ def _holders_of_keys(built: list[Message]) -> dict[str, Message]:
 def build_message(
     *, to, subject, text=None, html=None, kind=Kind.TRANSACTIONAL, from_email=None, cc=(),
     bcc=(), reply_to=(), headers=None, integration=None, attachments=None,
-    idempotency_key=None, track=True, unsubscribe_url="", priority=None, send_at=None,
+    idempotency_key=None, track=None, unsubscribe_url="", priority=None, send_at=None,
     routes: dict | None = None,
 ) -> Message:
     """Return an unsaved, validated and routed Message.
@@ -166,7 +166,7 @@ def build_message(
     # Plain str and bool from here on: a lazy translation or a 1 for True is what callers
     # mean, and the database driver takes only the real types.
     subject, text, html = (None if v is None else str(v) for v in (subject, text, html))
-    kind, track = str(kind), bool(track)
+    kind = str(kind)
     idempotency_key = None if idempotency_key is None else str(idempotency_key)
     to = normalize_addresses("to", to, required=True)
     cc = normalize_addresses("cc", cc)
@@ -198,11 +198,19 @@ def build_message(
         headers=headers,
         attachments=attachments,
         idempotency_key=idempotency_key or None,
-        track=track,
+        track=_tracked(track, kind, chosen.integration),
         unsubscribe_url=unsubscribe_url,
         priority=check_priority(priority, kind),
         send_at=check_send_at(send_at),
     )
+
+
+def _tracked(track, kind: str, integration) -> bool:
+    """As the caller says; else marketing mail is tracked, and transactional mail only where
+    the integration turns it on (its links are often one-time logins and resets)."""
+    if track is not None:
+        return bool(track)
+    return kind == Kind.MARKETING or integration.track_transactional
 
 
 # Routing decisions of this process, reused for ROUTE_CACHE_SECONDS: a burst of send_email

@@ -63,10 +63,16 @@ def candidates_for(kind: str):
 def _flagged_for(kind: str) -> SmtpIntegration:
     chosen = candidates_for(kind).first()
     if chosen is None:
-        raise InvalidMessage(
-            "kind", f"no active integration is flagged for {kind} mail; flag one in the admin"
-        )
+        other = _other(kind)
+        raise InvalidMessage("kind", (
+            f"no active integration is flagged for {kind} mail: tick \"Use for {kind}\" on "
+            f"one in the admin, or send it as {other} mail (kind=\"{other}\"; with "
+            f"manage.py send_bulk, --kind {other})"))
     return chosen
+
+
+def _other(kind: str) -> str:
+    return "transactional" if kind == "marketing" else "marketing"
 
 
 def _owner_of(from_email: str, kind: str) -> SmtpIntegration | None:

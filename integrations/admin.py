@@ -67,7 +67,7 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
             "the Gmail authorisation helper (button above) to get a refresh token.",
         }),
         ("Usage and limits", {"fields": (
-            "use_for_transactional", "use_for_marketing", "is_active",
+            "use_for_transactional", "use_for_marketing", "track_transactional", "is_active",
             "rate_limit_per_minute", "rate_limit_per_day", "max_connections",
         )}),
         ("Health", {"fields": HEALTH_FIELDS}),

@@ -98,6 +98,13 @@ class SmtpIntegration(models.Model):
     )
     use_for_transactional = models.BooleanField("use for transactional", default=True)
     use_for_marketing = models.BooleanField("use for marketing", default=False)
+    track_transactional = models.BooleanField(
+        "track transactional mail", default=False,
+        help_text="Open and click tracking for this integration's transactional mail. Off by "
+        "default: a password-reset or magic-login link should reach the reader as it was "
+        "written, not through the tracker. Marketing mail is tracked unless a message says "
+        "track=False.",
+    )
     is_active = models.BooleanField("active", default=True)
     rate_limit_per_minute = models.PositiveIntegerField(
         "messages per minute",

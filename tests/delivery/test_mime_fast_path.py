@@ -166,7 +166,7 @@ def test_headers_given_by_the_sender_follow_djangos_rules(headers):
 
 def test_the_fast_path_sends_the_tracked_html(settings):
     settings.TRACKING_ENABLED = True
-    message = saved_message(html='<p><a href="https://example.com/x">x</a></p>')
+    message = saved_message(html='<p><a href="https://example.com/x">x</a></p>', track=True)
     html = parse(fast_render(message)).get_body(("html",)).get_content()
     assert "/t/c/" in html and "/t/o/" in html
 

@@ -106,3 +106,44 @@ def test_a_bad_row_after_a_multi_line_field_names_its_own_line(tmp_path):
     )
     with pytest.raises(CommandError, match=r"line 6: to: 'not-an-address'"):
         call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def readme_csv() -> str:
+    """The CSV example of the README, exactly as a reader would copy it."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    return readme.split("```csv\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readmes_csv_queues_as_the_readme_says(tmp_path):
+    make_integration()
+    csv_file = tmp_path / "news.csv"
+    csv_file.write_text(readme_csv())
+    call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
+    first, second = Message.objects.order_by("pk")
+    assert (first.kind, first.to, first.send_at) == ("marketing", ["ada@example.org"], None)
+    assert second.to == ["bob@example.org", "carol@example.org"]
+    assert second.send_at.isoformat() == "2026-12-24T08:00:00+00:00"
+    assert Message.objects.scheduled().count() == 1
+
+
+def test_without_a_marketing_integration_the_error_names_kind_transactional(tmp_path):
+    make_integration(use_for_marketing=False)
+    csv_file = tmp_path / "news.csv"
+    csv_file.write_text(readme_csv())
+    with pytest.raises(CommandError) as refused:
+        call_command("send_bulk", str(csv_file), stdout=io.StringIO(), stderr=io.StringIO())
+    assert "--kind transactional" in str(refused.value)
+    assert 'Use for marketing' in str(refused.value)
+    out = io.StringIO()
+    call_command("send_bulk", str(csv_file), "--kind", "transactional", stdout=out,
+                 stderr=io.StringIO())
+    assert Message.objects.filter(kind="transactional").count() == 2
+
+
+def test_help_describes_the_columns_and_the_kind():
+    from delivery.management.commands.send_bulk import Command
+
+    text = Command.help
+    assert "send_at" in text and "--kind transactional" in text and "marketing" in text

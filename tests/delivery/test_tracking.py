@@ -44,7 +44,7 @@ def click_urls(html: str) -> list[str]:
 
 def test_trackable_links_are_rewritten_and_others_left_alone(integration, settings, client):
     settings.TRACKING_BASE_URL = "http://testserver"
-    message = send_email(to="bob@example.org", subject="Hi", html=HTML)
+    message = send_email(to="bob@example.org", subject="Hi", html=HTML, kind="marketing")
     html = sent_html(message)
     urls = click_urls(html)
     assert len(urls) == 2
@@ -85,7 +85,7 @@ def test_two_pixel_loads_record_two_opens_and_one_first_open(
     integration, settings, client, admin_client
 ):
     settings.TRACKING_BASE_URL = "http://testserver"
-    message = send_email(to="bob@example.org", subject="Hi", html=HTML)
+    message = send_email(to="bob@example.org", subject="Hi", html=HTML, track=True)
     pixel = re.search(r'<img src="http://testserver(/t/o/[^"]+)"', sent_html(message)).group(1)
     first = client.get(pixel)
     assert first.status_code == 200 and first["Content-Type"] == "image/gif"
@@ -113,3 +113,15 @@ def test_marketing_mail_carries_one_click_unsubscribe_and_transactional_does_not
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     plain = email.message_from_bytes(render(transactional), policy=email.policy.default)
     assert plain["List-Unsubscribe"] is None and plain["List-Unsubscribe-Post"] is None
+
+
+def test_transactional_links_reach_the_reader_untracked_unless_turned_on(integration, settings):
+    # A password-reset link is a one-time credential: it goes as written, not via the tracker.
+    settings.TRACKING_BASE_URL = "http://testserver"
+    reset = send_email(to="bob@example.org", subject="Reset", html=HTML)
+    assert click_urls(sent_html(reset)) == [] and "/t/o/" not in sent_html(reset)
+    integration.track_transactional = True
+    integration.save()
+    tracked = send_email(to="bob@example.org", subject="Reset", html=HTML)
+    assert len(click_urls(sent_html(tracked))) == 2
+    assert not send_email(to="bob@example.org", subject="Reset", html=HTML, track=False).track
