@@ -1,6 +1,19 @@
+"""The delivery app: connects what it does when beat starts."""
+
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
 class DeliveryConfig(AppConfig):
     name = "delivery"
     verbose_name = "Delivery"
+
+    def ready(self) -> None:
+        from celery.signals import beat_init
+
+        from .sweeper import announce_beat
+
+        # After the project's own beat_init handler (connected when the Celery app loads),
+        # which stops a beat with unsafe secrets before this runs.
+        beat_init.connect(announce_beat, weak=False)

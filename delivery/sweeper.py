@@ -35,6 +35,11 @@ def heartbeat() -> None:
     redis_client().set(HEARTBEAT_KEY, time.time(), ex=86400)
 
 
+def announce_beat(**kwargs) -> None:
+    """Beat's first sweep is an interval away; /healthz counts its start as a sign of life."""
+    heartbeat()
+
+
 def seconds_since_last_sweep() -> float | None:
     from notifuse_smtp.redis_connection import redis_client
 

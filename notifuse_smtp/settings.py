@@ -12,16 +12,19 @@ import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Development defaults: the system check `notifuse_smtp.E001` refuses to start with these
-# when DEBUG is off.
+# Development keys, the defaults only while DEBUG is on: every start with DEBUG off
+# (notifuse_smtp.checks) refuses them, like a missing key.
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 DEV_FERNET_KEY = "dev-insecure-fernet-key-change-me"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
-DEBUG = env.bool("DEBUG", default=True)
+# Production unless told otherwise: ./scripts/run and ./scripts/test set DEBUG=true.
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
+# Rotation: the new key in SECRET_KEY, the old one here until links signed with it expire.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
@@ -129,7 +132,7 @@ LOGIN_URL = "admin:login"
 
 # --- Secrets at rest ---------------------------------------------------------------------
 # The first key encrypts; every key decrypts (rotation: put the new key first).
-FERNET_KEYS = env.list("FERNET_KEYS", default=[DEV_FERNET_KEY])
+FERNET_KEYS = env.list("FERNET_KEYS", default=[DEV_FERNET_KEY] if DEBUG else [])
 
 # --- Redis, Celery -----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

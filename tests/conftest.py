@@ -19,6 +19,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
+def pytest_configure(config) -> None:
+    """Stop at once, with the reason, when the settings were read in production mode."""
+    if settings.SECURE_SSL_REDIRECT:
+        pytest.exit(
+            "The settings were read with DEBUG off (the default): every request would be "
+            "redirected to HTTPS. Run ./scripts/test, or set DEBUG=true.",
+            returncode=2,
+        )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def clean_broker():
     """Start from an empty broker database: stale wake-ups from an earlier run act on nothing

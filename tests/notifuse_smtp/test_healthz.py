@@ -51,7 +51,7 @@ def test_a_beat_that_just_started_counts_as_alive(client):
     import redis
     from django.conf import settings
 
-    from notifuse_smtp.celery import announce_beat
+    from delivery.sweeper import announce_beat
 
     redis.Redis.from_url(settings.REDIS_URL).delete(HEARTBEAT_KEY)
     announce_beat()  # what beat's start-up signal runs
