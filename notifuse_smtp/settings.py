@@ -129,6 +129,9 @@ if not DEBUG:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 LOGIN_URL = "admin:login"
+# /healthz shows each probe's details to a request carrying "Authorization: Bearer <token>"
+# (and to logged-in staff); everyone else gets only ok or fail. Empty: staff only.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 # --- Secrets at rest ---------------------------------------------------------------------
 # The first key encrypts; every key decrypts (rotation: put the new key first).
