@@ -116,8 +116,13 @@ STORAGES = {
 }
 
 # --- Production hardening (on whenever DEBUG is off) --------------------------------------
-if not DEBUG:
+# Whether a request came over HTTPS: gunicorn sets the scheme from X-Forwarded-Proto only
+# when the proxy's address is in FORWARDED_ALLOW_IPS. Django cannot tell who sent the header,
+# so it reads it only when the operator says every request comes through a proxy that sets
+# it (docs/operations.md, "Behind a proxy"); otherwise anyone could claim HTTPS.
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # /healthz is polled over plain HTTP inside the cluster.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
