@@ -27,7 +27,7 @@ def staff_user(django_user_model):
     user = django_user_model.objects.create_user("staff", "staff@example.com", "pw",
                                                  is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(codename__in=[
-        "change_smtpintegration", "view_message", "retry_message",
+        "change_smtpintegration", "view_sender", "view_message", "retry_message",
     ]))
     return user
 
@@ -109,7 +109,31 @@ def test_staff_without_permissions_can_neither_read_nor_retry_messages(client,
         assert client.post(url).status_code == 403, url
     message.refresh_from_db()
     assert message.status == Status.FAILED
-    assert 'href="/portal/messages/"' not in page_of(client, "/portal/")  # no dead link
+
+
+def test_staff_without_permission_to_view_integrations_see_neither_dashboard_nor_test_page(
+        client, django_user_model):
+    client.force_login(staff_with(django_user_model, "view_message"))
+    make_integration(name="Hidden", host="smtp.hidden.example",
+                     needs_attention_reason="auth: 535 5.7.8 bad credentials")
+    for url in ("/portal/", "/portal/test/"):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert b"smtp.hidden.example" not in response.content and b"Hidden" not in response.content
+    nav = page_of(client, "/portal/messages/")
+    assert 'href="/portal/test/"' not in nav and 'href="/portal/"' not in nav  # no dead links
+    assert '<a class="brand" href="/portal/messages/">' in nav
+
+
+def test_viewing_integrations_opens_the_dashboard_and_test_page_but_not_the_log(
+        client, django_user_model):
+    client.force_login(staff_with(django_user_model, "view_smtpintegration"))
+    make_integration(name="Shown", host="smtp.shown.example", sender="app@example.com")
+    assert "smtp.shown.example" in page_of(client, "/portal/")
+    test_page = page_of(client, "/portal/test/")
+    assert ">Shown</option>" in test_page
+    assert "app@example.com" not in test_page  # senders need permission to view senders
+    assert 'href="/portal/messages/"' not in page_of(client, "/portal/")
 
 
 def test_staff_who_may_view_messages_but_not_retry_see_no_retry_and_cannot_forge_one(
@@ -307,12 +331,24 @@ def test_the_message_page_renders_html_safely_and_shows_attempts(staff):
                                hint="Check the address", failure_class="permanent")
     html = page_of(staff, f"/portal/messages/{message.pk}/")
     assert "<script>" not in html and "<b>text</b>" not in html
-    assert ('<iframe class="body" sandbox srcdoc="&lt;p&gt;Hi&lt;/p&gt;&lt;script&gt;'
-            "alert(&quot;x&quot;)&lt;/script&gt;\"") in html
+    assert ('<iframe class="body" sandbox srcdoc="&lt;meta http-equiv=&quot;'
+            "Content-Security-Policy&quot; content=&quot;default-src &#x27;none&#x27;; "
+            "img-src data: cid:; style-src &#x27;unsafe-inline&#x27;; font-src data:&quot;&gt;"
+            "&lt;p&gt;Hi&lt;/p&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\"") in html
     assert '<pre class="body">Plain &lt;b&gt;text&lt;/b&gt;</pre>' in html
     assert "550 5.1.1" in html and "No such user" in html and "Check the address" in html
     assert "permanent" in html and "RCPT TO" in html
     assert 'id="retry"' in html
+
+
+def test_the_message_page_loads_nothing_but_its_own_files_and_data_urls(staff):
+    # The preview (srcdoc) inherits this policy; tests/browser checks what Chromium loads.
+    message = make_message(make_integration(), html='<img src="https://tracker.example/p">')
+    response = staff.get(f"/portal/messages/{message.pk}/")
+    policy = [part.strip() for part in response["Content-Security-Policy"].split(";")]
+    for directive in ("default-src 'self'", "img-src 'self' data:",
+                      "style-src 'self' 'unsafe-inline'", "font-src 'self' data:"):
+        assert directive in policy
 
 
 def test_the_message_page_shows_headers_and_attachments(staff):
@@ -441,9 +477,7 @@ def test_the_quota_error_shows_on_the_test_page(staff, monkeypatch):
 
 
 def test_a_staff_user_who_may_only_view_integrations_cannot_send_tests(client, django_user_model):
-    viewer = django_user_model.objects.create_user("viewer", "v@example.com", "pw",
-                                                   is_staff=True)
-    client.force_login(viewer)
+    client.force_login(staff_with(django_user_model, "view_smtpintegration"))
     integration = make_integration()
     page = page_of(client, "/portal/test/")
     assert "Send test email</button>" not in page
