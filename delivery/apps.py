@@ -7,5 +7,7 @@ class DeliveryConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers
+        from .health import register_probes
 
         receivers.connect()
+        register_probes()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import beat_init, setup_logging
+from celery.signals import beat_init, setup_logging, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifuse_smtp.settings")
 
@@ -24,9 +24,28 @@ def use_django_logging(**kwargs) -> None:
     dictConfig(settings.LOGGING)
 
 
+@worker_init.connect
+@beat_init.connect
+def refuse_unsafe_start_of_worker_or_beat(**kwargs) -> None:
+    """Stop a worker or beat before it takes any work when its secrets are unsafe.
+
+    Celery logs and ignores an exception raised by a signal handler (and by its own run of
+    the system checks), but lets SystemExit through: the process exits 1 with the message.
+    """
+    from notifuse_smtp.checks import UnsafeToStart, refuse_unsafe_start
+
+    try:
+        refuse_unsafe_start()
+    except UnsafeToStart as exc:
+        raise SystemExit(f"notifuse-smtp refuses to start: {exc}") from None
+
+
 @beat_init.connect
 def announce_beat(**kwargs) -> None:
-    """Beat's first sweep is an interval away; /healthz counts its start as a sign of life."""
+    """Beat's first sweep is an interval away; /healthz counts its start as a sign of life.
+
+    Connected after the refusal above, so a beat with unsafe secrets never gets this far.
+    """
     from .heartbeat import beat_heartbeat
 
     beat_heartbeat()

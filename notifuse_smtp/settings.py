@@ -12,16 +12,19 @@ import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Development defaults: the system check `notifuse_smtp.E001` refuses to start with these
-# when DEBUG is off.
+# Development keys, the defaults only while DEBUG is on: every start with DEBUG off
+# (notifuse_smtp.checks) refuses them, like a missing key.
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 DEV_FERNET_KEY = "dev-insecure-fernet-key-change-me"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
-DEBUG = env.bool("DEBUG", default=True)
+# Production unless told otherwise: ./scripts/run and ./scripts/test set DEBUG=true.
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
+# Rotation: the new key in SECRET_KEY, the old one here until links signed with it expire.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
@@ -113,8 +116,13 @@ STORAGES = {
 }
 
 # --- Production hardening (on whenever DEBUG is off) --------------------------------------
-if not DEBUG:
+# Whether a request came over HTTPS: gunicorn sets the scheme from X-Forwarded-Proto only
+# when the proxy's address is in FORWARDED_ALLOW_IPS. Django cannot tell who sent the header,
+# so it reads it only when the operator says every request comes through a proxy that sets
+# it (docs/operations.md, "Behind a proxy"); otherwise anyone could claim HTTPS.
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # /healthz is polled over plain HTTP inside the cluster.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -126,10 +134,13 @@ if not DEBUG:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 LOGIN_URL = "admin:login"
+# /healthz shows each probe's details to a request carrying "Authorization: Bearer <token>"
+# (and to logged-in staff); everyone else gets only ok or fail. Empty: staff only.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 # --- Secrets at rest ---------------------------------------------------------------------
 # The first key encrypts; every key decrypts (rotation: put the new key first).
-FERNET_KEYS = env.list("FERNET_KEYS", default=[DEV_FERNET_KEY])
+FERNET_KEYS = env.list("FERNET_KEYS", default=[DEV_FERNET_KEY] if DEBUG else [])
 
 # --- Redis, Celery -----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

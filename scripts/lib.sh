@@ -63,3 +63,18 @@ ensure_chromium_for_browser_tests() {
   echo "warning: /usr/bin/chromium not found: browser tests will be skipped" \
     "(apt-get install chromium)." >&2
 }
+
+# The settings ./scripts/run uses when neither the environment nor .env sets them.
+dev_settings() {
+  export PORT="${PORT:-8000}"
+  # Development mode (and with it the development keys) unless the environment or .env says
+  # otherwise: the service defaults to production, which refuses to start without real keys.
+  if [ -z "${DEBUG:-}" ] && ! grep -qs '^DEBUG=' .env; then
+    export DEBUG=true
+  fi
+  export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+  # Tracked links must point where this server listens.
+  if [ -z "${TRACKING_BASE_URL:-}" ] && ! grep -qs '^TRACKING_BASE_URL=' .env; then
+    export TRACKING_BASE_URL="http://127.0.0.1:$PORT"
+  fi
+}

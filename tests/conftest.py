@@ -24,6 +24,7 @@ HINTS_SHOWN = HintRecorder()
 
 # -- every hint shown to staff comes from the failure catalog -----------------------------------
 def pytest_configure(config):
+    refuse_production_settings()
     HINTS_SHOWN.install()
 
 
@@ -56,6 +57,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                                    red=True)
         for problem in problems:
             terminalreporter.write_line(problem)
+
+
+def refuse_production_settings() -> None:
+    """Stop at once, with the reason, when the settings were read in production mode."""
+    if settings.SECURE_SSL_REDIRECT:
+        pytest.exit(
+            "The settings were read with DEBUG off (the default): every request would be "
+            "redirected to HTTPS. Run ./scripts/test, or set DEBUG=true.",
+            returncode=2,
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

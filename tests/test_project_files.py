@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
-import yaml
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+from tests.support.project_files import ROOT, compose, dockerfile_env, dockerfile_run_steps
 
 
 def test_compose_has_every_service_the_design_names():
@@ -43,3 +40,15 @@ def test_every_setting_the_project_reads_is_documented_in_env_example():
 def test_the_scripts_parse():
     for script in ("scripts/run", "scripts/test", "scripts/lib.sh", ".ci/run"):
         subprocess.run(["bash", "-n", str(ROOT / script)], check=True)
+
+
+def test_the_image_collects_static_files_in_production_mode_with_their_manifest(tmp_path):
+    """Collected with DEBUG on, the files came without the manifest that production's storage
+    needs: every admin page answered 500."""
+    (step,) = [step for step in dockerfile_run_steps() if "collectstatic" in step]
+    venv = str(Path(sys.executable).parent)
+    env = {**os.environ, **dockerfile_env(), "STATIC_ROOT": str(tmp_path),
+           "PATH": venv + os.pathsep + os.environ["PATH"]}
+    subprocess.run(["sh", "-c", step], cwd=ROOT, env=env, check=True, capture_output=True)
+    manifest = json.loads((tmp_path / "staticfiles.json").read_text())
+    assert "admin/css/base.css" in manifest["paths"]

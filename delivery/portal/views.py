@@ -18,13 +18,22 @@ from delivery.lifecycle.transitions import staff_retry
 from integrations.diagnostic_runs import QuotaExceeded, run_integration_test
 
 from . import queries
+from .access import VIEW_SENDERS, integration_viewers_only, may_view
 from .forms import LogFilterForm, TestSendForm
 
 PAGE_SIZE = 50
 TEST_PERMISSION = "integrations.change_smtpintegration"
+# The HTML preview loads nothing from outside: a remote image (a tracking pixel among them)
+# would tell the sender, and whoever they share it with, that staff opened the message.
+# The iframe's srcdoc inherits the page's policy (so it allows the inline styles mail is
+# made of) and carries its own, stricter one: each alone keeps the preview from loading.
+PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+               "font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'")
+PREVIEW_POLICY = "default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'; font-src data:"
 
 
 @staff_member_required
+@integration_viewers_only
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Health and 24-hour counts per integration, and the queue at a glance."""
     now = queries.now()
@@ -53,8 +62,9 @@ def message_log(request: HttpRequest) -> HttpResponse:
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One message: headers, bodies, attachments and the attempt timeline."""
     message = get_object_or_404(queries.message_with_integration(pk))
-    return render(request, "portal/message.html", {
+    response = render(request, "portal/message.html", {
         "message": message,
+        "html_preview": _preview(message.html),
         # A list, not the dict: a header named "items" must not shadow dict.items.
         "headers": sorted(message.headers.items()),
         "attempts": message.attempts.order_by("number", "pk"),
@@ -62,6 +72,16 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "clicks": message.events.filter(kind="click").order_by("-created_at")[:20],
         "section": "messages",
     })
+    response["Content-Security-Policy"] = PAGE_POLICY
+    return response
+
+
+def _preview(html: str) -> str:
+    """The body for the sandboxed iframe, led by its policy: a meta first in the document
+    lands in its head, whatever the body itself starts with."""
+    if not html:
+        return ""
+    return f'<meta http-equiv="Content-Security-Policy" content="{PREVIEW_POLICY}">{html}'
 
 
 def _attachment(stored: dict) -> dict:
@@ -124,6 +144,7 @@ def _query(query_string: str) -> str:
 
 
 @staff_member_required
+@integration_viewers_only
 def test_send(request: HttpRequest) -> HttpResponse:
     """Send a test email through an integration and show every step's result."""
     initial = {"to": request.user.email, "integration": request.GET.get("integration")}
@@ -137,7 +158,7 @@ def test_send(request: HttpRequest) -> HttpResponse:
         report = _run_test(form, request.user)
     return render(request, "portal/test_send.html", {
         "form": form, "report": report, "section": "test", "allowed": allowed,
-        "sender_choices": form.sender_choices(),
+        "sender_choices": form.sender_choices() if may_view(request.user, VIEW_SENDERS) else [],
     })
 
 

@@ -1,4 +1,4 @@
-"""The staff portal: who may see it, what each page shows, and a constant query count."""
+"""The staff portal: what each page shows, and a constant query count."""
 
 from __future__ import annotations
 
@@ -6,133 +6,16 @@ import base64
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from delivery.models import Message, SendAttempt, Status
 from integrations.failures.catalog import rule
 from integrations.models import SmtpIntegration
 from tests.factories import make_integration
+from tests.portal.helpers import PAGES, count_queries, make_message, page_of, staff_with
 from tests.support.smtp_servers import SmtpTestServer
 
 pytestmark = pytest.mark.django_db
-
-PAGES = ["/portal/", "/portal/messages/", "/portal/test/"]
-
-
-@pytest.fixture
-def staff_user(django_user_model):
-    from django.contrib.auth.models import Permission
-
-    user = django_user_model.objects.create_user("staff", "staff@example.com", "pw",
-                                                 is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=[
-        "change_smtpintegration", "view_message", "retry_message",
-    ]))
-    return user
-
-
-@pytest.fixture
-def staff(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-def make_message(integration, status=Status.SENT, **fields) -> Message:
-    now = timezone.now()
-    values = {"integration": integration, "from_email": "app@example.com",
-              "to": ["bob@example.org"], "subject": "Hello", "text": "Hi", "status": status,
-              "next_attempt_at": now, "deadline": now + timedelta(days=1),
-              "sent_at": now if status == Status.SENT else None, **fields}
-    return Message.objects.create(**values)
-
-
-def page_of(client, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    return response.content.decode()
-
-
-def count_queries(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured)
-
-
-# -- access ----------------------------------------------------------------------------------
-
-def every_url() -> list[tuple[str, str]]:
-    message = make_message(make_integration(), status=Status.FAILED)
-    return [
-        *(("get", url) for url in PAGES),
-        ("get", f"/portal/messages/{message.pk}/"),
-        ("post", f"/portal/messages/{message.pk}/retry/"),
-        ("post", "/portal/messages/retry-failed/"),
-        ("post", "/portal/test/"),
-    ]
-
-
-def test_anonymous_users_are_sent_to_login_from_every_page(client):
-    for method, url in every_url():
-        response = getattr(client, method)(url)
-        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
-    assert Message.objects.get().status == Status.FAILED
-
-
-def test_logged_in_users_without_staff_status_are_sent_to_login(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("user", "u@example.com", "pw"))
-    for method, url in every_url():
-        response = getattr(client, method)(url)
-        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
-    assert Message.objects.get().status == Status.FAILED
-
-
-def staff_with(django_user_model, *codenames: str):
-    from django.contrib.auth.models import Permission
-
-    user = django_user_model.objects.create_user("limited", "l@example.com", "pw",
-                                                 is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    return user
-
-
-def test_staff_without_permissions_can_neither_read_nor_retry_messages(client,
-                                                                       django_user_model):
-    client.force_login(staff_with(django_user_model))
-    message = make_message(make_integration(), status=Status.FAILED, text="Private body",
-                           to=["secret-recipient@example.org"])
-    for url in ("/portal/messages/", f"/portal/messages/{message.pk}/"):
-        response = client.get(url)
-        assert response.status_code == 403, url
-        assert b"secret-recipient@example.org" not in response.content
-    for url in (f"/portal/messages/{message.pk}/retry/", "/portal/messages/retry-failed/"):
-        assert client.post(url).status_code == 403, url
-    message.refresh_from_db()
-    assert message.status == Status.FAILED
-    assert 'href="/portal/messages/"' not in page_of(client, "/portal/")  # no dead link
-
-
-def test_staff_who_may_view_messages_but_not_retry_see_no_retry_and_cannot_forge_one(
-        client, django_user_model):
-    client.force_login(staff_with(django_user_model, "view_message"))
-    message = make_message(make_integration(), status=Status.FAILED, text="Readable body")
-    assert "Readable body" in page_of(client, f"/portal/messages/{message.pk}/")
-    assert 'id="retry"' not in page_of(client, f"/portal/messages/{message.pk}/")
-    assert 'id="retry-failed"' not in page_of(client, "/portal/messages/")
-    for url in (f"/portal/messages/{message.pk}/retry/", "/portal/messages/retry-failed/"):
-        assert client.post(url).status_code == 403, url
-    message.refresh_from_db()
-    assert message.status == Status.FAILED
-
-
-def test_the_nav_links_every_section_and_logs_out_with_a_post(staff):
-    html = page_of(staff, "/portal/")
-    for href in ('href="/portal/"', 'href="/portal/messages/"', 'href="/portal/test/"',
-                 'href="/admin/"'):
-        assert href in html
-    assert '<form class="logout" method="post" action="/admin/logout/">' in html
-    assert "portal/portal.css" in html
 
 
 # -- dashboard -------------------------------------------------------------------------------
@@ -308,13 +191,25 @@ def test_the_message_page_renders_html_safely_and_shows_attempts(staff):
                                hint=rule("smtp.5.1.1").hint, failure_class="permanent")
     html = page_of(staff, f"/portal/messages/{message.pk}/")
     assert "<script>" not in html and "<b>text</b>" not in html
-    assert ('<iframe class="body" sandbox srcdoc="&lt;p&gt;Hi&lt;/p&gt;&lt;script&gt;'
-            "alert(&quot;x&quot;)&lt;/script&gt;\"") in html
+    assert ('<iframe class="body" sandbox srcdoc="&lt;meta http-equiv=&quot;'
+            "Content-Security-Policy&quot; content=&quot;default-src &#x27;none&#x27;; "
+            "img-src data: cid:; style-src &#x27;unsafe-inline&#x27;; font-src data:&quot;&gt;"
+            "&lt;p&gt;Hi&lt;/p&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\"") in html
     assert '<pre class="body">Plain &lt;b&gt;text&lt;/b&gt;</pre>' in html
     assert "550 5.1.1" in html and "No such user" in html
     assert "refuses mail: check the address" in html
     assert "permanent" in html and "RCPT TO" in html
     assert 'id="retry"' in html
+
+
+def test_the_message_page_loads_nothing_but_its_own_files_and_data_urls(staff):
+    # The preview (srcdoc) inherits this policy; tests/browser checks what Chromium loads.
+    message = make_message(make_integration(), html='<img src="https://tracker.example/p">')
+    response = staff.get(f"/portal/messages/{message.pk}/")
+    policy = [part.strip() for part in response["Content-Security-Policy"].split(";")]
+    for directive in ("default-src 'self'", "img-src 'self' data:",
+                      "style-src 'self' 'unsafe-inline'", "font-src 'self' data:"):
+        assert directive in policy
 
 
 def test_the_message_page_shows_headers_and_attachments(staff):
@@ -443,9 +338,7 @@ def test_the_quota_error_shows_on_the_test_page(staff, monkeypatch):
 
 
 def test_a_staff_user_who_may_only_view_integrations_cannot_send_tests(client, django_user_model):
-    viewer = django_user_model.objects.create_user("viewer", "v@example.com", "pw",
-                                                   is_staff=True)
-    client.force_login(viewer)
+    client.force_login(staff_with(django_user_model, "view_smtpintegration"))
     integration = make_integration()
     page = page_of(client, "/portal/test/")
     assert "Send test email</button>" not in page

@@ -1,0 +1,33 @@
+"""The delivery app's /healthz probes: how late the queue is, and whether beat is sweeping."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+
+from notifuse_smtp import health
+from notifuse_smtp.heartbeat import seconds_since_beat
+
+from .models import Message
+
+
+class BeatLate(Exception):
+    """The sweeper has not run for several of its intervals: beat is down."""
+
+
+def register_probes() -> None:
+    health.register("queue", queue_age, needs=("database",))
+    health.register("beat", beat_heartbeat, needs=("redis",))
+
+
+def queue_age() -> dict:
+    oldest = Message.objects.oldest_due_at()
+    age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    return {"oldest_due_seconds": round(age, 1)}
+
+
+def beat_heartbeat() -> dict:
+    age = seconds_since_beat()
+    if age is None or age > 3 * settings.DELIVERY_SWEEP_SECONDS + 30:
+        raise BeatLate
+    return {"last_sweep_seconds_ago": round(age, 1)}
