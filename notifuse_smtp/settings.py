@@ -93,6 +93,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The admin login asks for the email: it also finds an account whose username is not it.
+AUTHENTICATION_BACKENDS = ["notifuse_smtp.admin_site.EmailOrUsernameBackend"]
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
