@@ -186,6 +186,7 @@ def test_send(request: HttpRequest) -> HttpResponse:
         report = _run_test(form, request.user)
     return render(request, "portal/test_send.html", {
         "form": form, "report": report, "section": "test", "allowed": allowed,
+        "integration": form.cleaned_data.get("integration") if report else None,
         "sender_choices": form.sender_choices(),
     })
 

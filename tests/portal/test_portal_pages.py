@@ -215,6 +215,9 @@ def test_the_test_page_lists_every_step_and_the_failing_one(staff):
     failed = html[html.index('<tr class="step-failed"'):]
     failed = failed[:failed.index("</tr>")]
     assert "535" in failed and "5.7.8" in failed and "What to do" in failed
+    assert '<span class="step-result result-failed">failed</span>' in failed
+    assert (f'href="/admin/integrations/smtpintegration/{integration.pk}/change/#id_password"'
+            in failed)  # straight to the field that fixes it
     integration.refresh_from_db()
     assert integration.last_test_ok is False
 
