@@ -1,10 +1,13 @@
-"""How fast the staff portal answers with 100,000 messages, and how many queries it runs.
+"""How fast the staff portal answers as the table grows, how many queries each page runs, and
+what the streamed CSV export costs.
 
-    python bench/portal.py [--messages 100000]
+    python bench/portal.py [--messages 1000000,5000000]
 
-Uses BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/notifuse_bench_portal),
-fills it with messages and attempts, then times each page through Django's test client.
-Figures are printed, never asserted.
+Uses BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/notifuse_bench_portal)
+and BENCH_REDIS_URL, with DEBUG off as deployed (requests go as HTTPS: production settings
+redirect plain HTTP). The table grows to each size in turn: messages spread evenly over the
+90 days of the default retention, one attempt each, 10% failed, the rest sent but for the
+last ten minutes' mail, which is still queued. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -13,102 +16,189 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
-from datetime import timedelta
+import tracemalloc
+from importlib import import_module
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATABASE_URL = os.environ.get(
+os.environ.setdefault(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/notifuse_bench_portal"
 )
-os.environ.update({"DATABASE_URL": DATABASE_URL, "DJANGO_SETTINGS_MODULE": "notifuse_smtp.settings",
-                   "LOG_LEVEL": "WARNING", "REDIS_URL": "redis://127.0.0.1:6379/14"})
+os.environ.setdefault("STATIC_ROOT", str(Path(tempfile.gettempdir()) / "notifuse-bench-static"))
 
-from bench.run import prepare_database  # noqa: E402
+from bench.run import prepare_database  # noqa: E402  (sets DEBUG off and the database)
+
+INTEGRATIONS = 5
+RETENTION_DAYS = 90
+# Every column without a database default, for rows written by SQL rather than the ORM.
+MESSAGE_ROWS = f"""
+INSERT INTO delivery_message (
+    kind, status, priority, integration_id, integration_pinned, from_email, "to", cc, bcc,
+    reply_to, subject, text, html, headers, attachments, track, unsubscribe_url, open_count,
+    click_count, attempt_count, attempts_before_retry, next_attempt_at, deadline,
+    delivered_to, refused_recipients, last_error, created_at, updated_at, sent_at, failed_at,
+    cancelled_by, first_opened_at)
+SELECT 'transactional', state.status, 30, %(first)s + n %% {INTEGRATIONS}, false,
+    (ARRAY['support@example.com', 'billing@example.com', 'news@example.com'])[1 + n %% 3],
+    jsonb_build_array('user' || n || '@example.org'), '[]', '[]', '[]',
+    CASE WHEN n %% 10 = 3 THEN 'Invoice ' ELSE 'Message ' END || n, 'x', '', '{{}}', '[]',
+    true, '', 0, 0, 1, 0, at.created, at.created + interval '3 days', '[]', '{{}}',
+    CASE WHEN state.status = 'failed' THEN '550 5.1.1 No such user' ELSE '' END,
+    at.created, at.created,
+    CASE WHEN state.status = 'sent' THEN at.created + interval '2 seconds' END,
+    CASE WHEN state.status = 'failed' THEN at.created + interval '1 hour' END, '',
+    CASE WHEN n %% 7 = 0 AND state.status = 'sent' THEN at.created + interval '1 hour' END
+FROM generate_series(%(start)s, %(stop)s) AS n,
+    LATERAL (SELECT now() - interval '{RETENTION_DAYS} days' * random() AS created) AS at,
+    LATERAL (SELECT CASE WHEN at.created > now() - interval '10 minutes' THEN 'queued'
+                         WHEN n %% 10 = 0 THEN 'failed' ELSE 'sent' END AS status) AS state
+"""
+ATTEMPT_ROWS = """
+INSERT INTO delivery_sendattempt (message_id, integration_id, number, started_at, finished_at,
+    stage, smtp_code, enhanced_code, error, hint, failure_class, succeeded)
+SELECT id, integration_id, 1, created_at, created_at, CASE status WHEN 'failed' THEN 'rcpt'
+    ELSE 'data' END, CASE status WHEN 'failed' THEN 550 ELSE 250 END, '', '', '',
+    CASE status WHEN 'failed' THEN 'permanent' ELSE '' END, status = 'sent'
+FROM delivery_message WHERE id > %(after)s AND status <> 'queued'
+"""
 
 
-def populate(count: int) -> None:
-    from django.utils import timezone
-
-    from delivery.models import Message, SendAttempt, Status
+def create_integrations() -> int:
+    """The integrations the messages spread over; returns the first one's id."""
     from integrations.models import SmtpIntegration
 
-    integrations = [
-        SmtpIntegration.objects.create(name=f"integration {n}", host="smtp.example.com",
-                                       auth_type="none")
-        for n in range(5)
-    ]
-    now = timezone.now()
-    statuses = [Status.SENT] * 8 + [Status.FAILED, Status.QUEUED]
-    for start in range(0, count, 5000):
-        batch = [
-            Message(integration=integrations[n % 5], from_email="app@example.com",
-                    to=[f"user{n}@example.org"], subject=f"Message {n}", text="x",
-                    status=statuses[n % 10], next_attempt_at=now,
-                    deadline=now + timedelta(days=3))
-            for n in range(start, min(count, start + 5000))
-        ]
-        created = Message.objects.bulk_create(batch)
-        Message.objects.filter(pk__in=[m.pk for m in created]).update(
-            created_at=now - timedelta(minutes=1)
-        )
-        SendAttempt.objects.bulk_create([
-            SendAttempt(message=m, integration_id=m.integration_id, number=1, started_at=now,
-                        stage="data", succeeded=m.status == Status.SENT)
-            for m in created
-        ])
+    created = [SmtpIntegration.objects.create(name=f"integration {n}", host="smtp.example.com",
+                                              auth_type="none") for n in range(INTEGRATIONS)]
+    return created[0].pk
+
+
+def grow_to(total: int, first_integration: int) -> None:
+    """Add messages (and their attempts) until the table holds `total`, in chunks."""
     from django.db import connection
 
+    from delivery.models import Message
+
+    migration = import_module("delivery.migrations.0030_portal_windows_and_search")
+
+    have = Message.objects.count()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # As for any bulk load: the search indexes are built once after it, not row by row.
+        for name in migration.SEARCH_INDEXES:
+            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+        for start in range(have, total, 250_000):
+            cursor.execute("SELECT coalesce(max(id), 0) FROM delivery_message")
+            after = cursor.fetchone()[0]
+            stop = min(total, start + 250_000) - 1
+            cursor.execute(MESSAGE_ROWS, {"first": first_integration, "start": start,
+                                          "stop": stop})
+            cursor.execute(ATTEMPT_ROWS, {"after": after})
+            print(f"  … {stop + 1:,} messages", flush=True)
+        cursor.execute("SET maintenance_work_mem = '256MB'")
+        with connection.schema_editor() as editor:
+            migration.add_search_indexes(None, editor)
+        # As autovacuum would by then: fresh statistics, and a visibility map for
+        # index-only scans.
+        cursor.execute("VACUUM ANALYZE delivery_message")
+        cursor.execute("VACUUM ANALYZE delivery_sendattempt")
 
 
 def time_page(client, url: str, runs: int = 10) -> tuple[float, int]:
+    """Median milliseconds over `runs` requests after a warm-up, and the queries of one."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    client.get(url)  # warm caches, as a second visit would be
+    client.get(url, secure=True)  # warm caches, as a second visit would be
     timings = []
     for _ in range(runs):
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
-            response = client.get(url)
+            response = client.get(url, secure=True)
             timings.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code)
     return statistics.median(timings), len(queries)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=100_000)
-    args = parser.parse_args()
-    prepare_database()
-    import django
+def page_100_url(client) -> str:
+    """The log's 100th page, reached as staff would: 99 clicks on "Older"."""
+    import re
 
-    django.setup()
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-    from django.test.utils import setup_test_environment
+    url = "/portal/messages/"
+    for _ in range(99):
+        html = client.get(url, secure=True).content.decode()
+        url = "/portal/messages/?before=" + re.search(r"before=([\d-]+)", html)[1]
+    return url
 
-    setup_test_environment()
-    populate(args.messages)
-    from django.contrib.auth.models import Permission
 
-    user = get_user_model().objects.create_user("bench", "b@example.com", "x", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_message"))  # the log
-    client = Client()
-    client.force_login(user)
-    print(f"\nportal with {args.messages:,} messages (median of 10 requests)")
+def time_export(client, url: str) -> tuple[float, float, int, int]:
+    """Seconds to stream the CSV, Python's peak traced memory in MB, lines, and queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    started = time.perf_counter()
+    response = client.get(url, secure=True)
+    lines = sum(chunk.count(b"\n") for chunk in response.streaming_content)
+    seconds = time.perf_counter() - started
+    tracemalloc.start()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, secure=True)
+        for _ in response.streaming_content:
+            pass
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    return seconds, peak, lines - 1, len(queries)
+
+
+def report(client, total: int) -> None:
+    print(f"\nportal with {total:,} messages (median of 10 requests, DEBUG off)")
     for label, url in [
         ("dashboard", "/portal/"),
         ("message log", "/portal/messages/"),
         ("message log, failed only", "/portal/messages/?status=failed"),
         ("message log, search", "/portal/messages/?q=user4242"),
-        ("message log, page 100", "/portal/messages/?page=100"),
+        ("message log, search From", "/portal/messages/?q=billing@"),
+        ("message log, page 100", page_100_url(client)),
     ]:
         ms, queries = time_page(client, url)
-        print(f"{label:<28} {ms:8.1f} ms  {queries:3d} queries")
+        print(f"{label:<28} {ms:8.1f} ms  {queries:3d} queries", flush=True)
+    seconds, peak, rows, queries = time_export(client, "/portal/messages/export.csv?status=failed")
+    print(f"{'CSV export, failed only':<28} {seconds:8.2f} s   {queries:3d} queries  "
+          f"{rows:,} rows, peak {peak:.1f} MB traced", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", default="1000000,5000000",
+                        help="comma-separated table sizes to measure at, ascending")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.messages.split(",")]
+    prepare_database()
+    import subprocess
+
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+                   cwd=ROOT, check=True)
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    # No setup_test_environment(): its template instrumentation copies every context and
+    # would be measured as if it were the page's own work.
+    first = create_integrations()
+    user = get_user_model().objects.create_user("bench", "b@example.com", "x", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_message",
+                                                                       "retry_message"]))
+    client = Client(HTTP_HOST="localhost")  # one of the default ALLOWED_HOSTS
+    client.force_login(user)
+    for total in sizes:
+        started = time.perf_counter()
+        grow_to(total, first)
+        print(f"  filled in {time.perf_counter() - started:.0f} s", flush=True)
+        report(client, total)
 
 
 if __name__ == "__main__":

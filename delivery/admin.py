@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
 from django.db.models import Count
 
 from notifuse_smtp import admin_base
 
+from .admin_display import DISPLAY_FIELDS, MessageDisplay, fieldsets_for
 from .lifecycle.transitions import CannotCancel, cancel, staff_retry
 from .models import Message, SendAttempt
 from .permissions import CANCEL_MESSAGES, RETRY_MESSAGES
@@ -31,7 +34,7 @@ class SendAttemptInline(admin.TabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(admin_base.ModelAdmin):
+class MessageAdmin(MessageDisplay, admin_base.ModelAdmin):
     list_display = (
         "id", "created_at", "status", "kind", "integration", "recipients", "subject",
         "attempts", "last_error",
@@ -42,7 +45,12 @@ class MessageAdmin(admin_base.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = (SendAttemptInline,)
     actions = ("retry_messages", "cancel_messages")
-    readonly_fields = [field.name for field in Message._meta.fields]
+    readonly_fields = DISPLAY_FIELDS
+    # Counting every match of a 5-million-row table on each list page is not worth it.
+    show_full_result_count = False
+
+    def get_fieldsets(self, request, obj=None):
+        return fieldsets_for(obj)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(attempt_total=Count("attempts"))
@@ -69,9 +77,29 @@ class MessageAdmin(admin_base.ModelAdmin):
 
     @admin.action(description="Retry the selected failed messages (queues them, sends nothing)",
                   permissions=("retry",))
-    def retry_messages(self, request, queryset) -> None:
+    def retry_messages(self, request, queryset):
+        if request.POST.get("confirm") != "yes":
+            return self._confirm_retry(request, queryset)
         count = staff_retry(queryset)
         self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)
+        return None
+
+    def _confirm_retry(self, request, queryset) -> TemplateResponse | None:
+        """Ask before sending mail again, as Django asks before deleting."""
+        failed = queryset.failed()
+        count = failed.count()
+        if not count:
+            self.message_user(request, "None of the selected messages failed: nothing to "
+                              "retry.", messages.WARNING)
+            return None
+        return TemplateResponse(request, "admin/delivery/message/confirm_retry.html", {
+            **self.admin_site.each_context(request),
+            "title": "Retry failed messages?", "opts": self.model._meta, "count": count,
+            "examples": failed.select_related(None).only("pk", "subject", "to")[:10],
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        })
 
     def has_cancel_permission(self, request) -> bool:
         return request.user.has_perm(CANCEL_MESSAGES)

@@ -59,9 +59,12 @@ class Message(models.Model):
     refused_recipients = models.JSONField(default=dict, blank=True)
     last_error = models.TextField(blank=True)
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When it last failed for good. A staff retry keeps it, so the dashboard's failures of
+    # the last 24 hours still count an outage whose mail was retried since.
+    failed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     # Who cancelled it: a staff username, or "app code" for delivery.api.cancel.
     cancelled_by = models.CharField(max_length=150, blank=True)
@@ -86,6 +89,13 @@ class Message(models.Model):
                 name="message_due_by_priority",
             ),
             models.Index(fields=("status", "created_at"), name="message_status_created"),
+            # The log's order and its keyset pages (created_at, then id for equal times).
+            models.Index(fields=("created_at", "id"), name="message_created_id"),
+            # The dashboard's 24-hour outcomes read only the window (index-only scans).
+            models.Index(fields=("sent_at", "integration"), name="message_sent_window",
+                         condition=Q(sent_at__isnull=False)),
+            models.Index(fields=("failed_at", "integration"), name="message_failed_window",
+                         condition=Q(failed_at__isnull=False)),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -31,6 +31,15 @@ HEALTH_FIELDS = (
     "needs_attention_reason", "needs_attention_hint", "needs_attention_since",
     "last_success_at", "last_test_at", "last_test_ok",
 )
+GOOGLE_ON_A_NEW_INTEGRATION = (
+    "Only for OAuth2 with Google: refresh-token flow. Save the integration with its client ID "
+    "and secret first: its page then offers the Gmail authorisation helper, which gets the "
+    "refresh token for you."
+)
+GOOGLE_ON_A_SAVED_INTEGRATION = (
+    "Only for OAuth2 with Google: refresh-token flow. Get the refresh token with the Gmail "
+    "authorisation helper (the button at the top of this page), or paste one here."
+)
 # Hints can run to a paragraph: the list shows their start, the change page all of it.
 HINT_CHARS = 140
 
@@ -48,23 +57,30 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
     search_fields = ("name", "host", "username")
     readonly_fields = HEALTH_FIELDS
     actions = ("test_selected",)
+    # The classes let integration_form.js show a section only when it applies; without
+    # JavaScript every section shows, and each description says when it applies.
     fieldsets = (
         ("Connection", {"fields": (
             "name", "preset", "ses_region", "host", "port", "use_tls", "ehlo_hostname",
         )}),
-        ("Authentication", {"fields": ("auth_type", "username", "password")}),
+        ("Authentication", {"fields": ("auth_type", "username", "password"),
+                            "description": "Basic Auth: username and password. OAuth2: the "
+                            "sending mailbox as username, and the sections below."}),
         ("OAuth2 application (Microsoft 365 and Google)", {
             "fields": ("oauth2_provider", "client_id", "client_secret", "xoauth2_as_sender"),
+            "classes": ("only-oauth2",),
             "description": "Only for auth type OAuth2.",
         }),
         ("Microsoft 365 OAuth2", {
             "fields": ("tenant_id",),
-            "description": "Client-credentials flow. " + SETUP_CHECKLIST,
+            "classes": ("only-oauth2", "only-microsoft"),
+            "description": "Only for OAuth2 with Microsoft 365: client-credentials flow. "
+            + SETUP_CHECKLIST,
         }),
         ("Google OAuth2", {
             "fields": ("refresh_token",),
-            "description": "Refresh-token flow. After saving the client ID and secret, use "
-            "the Gmail authorisation helper (button above) to get a refresh token.",
+            "classes": ("only-oauth2", "only-google"),
+            "description": GOOGLE_ON_A_NEW_INTEGRATION,
         }),
         ("Usage and limits", {"fields": (
             "use_for_transactional", "use_for_marketing", "track_transactional", "is_active",
@@ -74,7 +90,7 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
     )
 
     class Media:
-        js = ("integrations/presets.js",)
+        js = ("integrations/presets.js", "integrations/integration_form.js")
 
     # -- list columns ----------------------------------------------------------------------
     @admin.display(description="auth")
@@ -107,6 +123,12 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
     # -- secrets never reach a page of someone who may not change them -------------------
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.oauth2_provider == "google":
+            # The helper's button shows on a saved Google integration only: say so there.
+            fieldsets = [
+                (name, {**options, "description": GOOGLE_ON_A_SAVED_INTEGRATION})
+                if name == "Google OAuth2" else (name, options) for name, options in fieldsets
+            ]
         if obj is None:
             return [(name, options) for name, options in fieldsets if name != "Health"]
         if not self.has_change_permission(request, obj):
@@ -120,6 +142,7 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         self._warn_if_basic_auth_is_refused(request, obj)
+        self._warn_if_the_login_goes_in_plain_text(request, obj)
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
@@ -138,6 +161,17 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
                 "Basic Auth only works where an app password is still allowed.",
                 messages.WARNING,
             )
+
+    def _warn_if_the_login_goes_in_plain_text(self, request, obj: SmtpIntegration) -> None:
+        if obj.use_tls or obj.auth_type == AuthType.NONE:
+            return
+        self.message_user(
+            request,
+            "TLS is off while the integration authenticates: the login and every message "
+            "cross the network unencrypted. Turn Use TLS on unless the server is on this "
+            "machine or a network you trust.",
+            messages.WARNING,
+        )
 
     # A crash while saving would otherwise print the typed secrets in the error report (the
     # DEBUG page, the mail to ADMINS). Add and change both go through changeform_view.

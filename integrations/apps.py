@@ -3,4 +3,5 @@ from django.apps import AppConfig
 
 class IntegrationsConfig(AppConfig):
     name = "integrations"
-    verbose_name = "SMTP integrations"
+    # The admin's breadcrumb reads "Integrations › SMTP integrations", not the name twice.
+    verbose_name = "Integrations"

@@ -66,21 +66,26 @@ class SmtpIntegration(models.Model):
     use_tls = models.BooleanField(
         "use TLS",
         default=True,
-        help_text="Port 465 (and 2465): implicit TLS. Any other port: STARTTLS, required "
-        "(nothing is sent in plain text when the server does not offer it).",
+        help_text="On: ports 465 and 2465 (SMTP_IMPLICIT_TLS_PORTS) start with TLS; any other "
+        "port uses STARTTLS and stops when the server does not offer it (never plain text). "
+        "The certificate is always verified. Off: everything, the login included, crosses the "
+        "network unencrypted.",
     )
     ehlo_hostname = models.CharField(
         "EHLO hostname",
         max_length=255,
         blank=True,
-        help_text="Sent in EHLO. Empty: the SMTP host is sent (never 'localhost').",
+        help_text="The name this service gives itself in EHLO. Empty: the SMTP host above is "
+        "sent as it is (for host 'localhost', 'localhost'). Set your sending domain when a "
+        "server refuses that name.",
     )
     auth_type = models.CharField(max_length=10, choices=AuthType.choices, default=AuthType.BASIC)
     username = models.CharField(
         "SMTP username",
         max_length=320,
         blank=True,
-        help_text="Basic Auth: the login. OAuth2: the mailbox that sends (full address).",
+        help_text="Basic Auth: the login (SendGrid: apikey). OAuth2: the mailbox that sends, "
+        "a full address, named in XOAUTH2. Not used with auth type None.",
     )
     password = SecretTextField("SMTP password", blank=True, default="")
     oauth2_provider = models.CharField(

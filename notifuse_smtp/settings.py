@@ -96,10 +96,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The admin login asks for the email: it also finds an account whose username is not it.
+AUTHENTICATION_BACKENDS = ["notifuse_smtp.admin_site.EmailOrUsernameBackend"]
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# One date format in the admin and the portal (notifuse_smtp/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["notifuse_smtp.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")

@@ -38,13 +38,18 @@ def state_writes(source: str) -> list[str]:
         elif isinstance(node, ast.Call) and _called_name(node) not in READS:
             found += [f"{node.lineno}: {_called_name(node)}({k.arg}=…)" for k in node.keywords
                       if k.arg in STATE_FIELDS]
-        elif isinstance(node, ast.Dict):
+        elif isinstance(node, ast.Dict) and not _predicates_only(node):
             found += [f"{node.lineno}: {{{k.value!r}: …}}" for k in node.keys
                       if isinstance(k, ast.Constant) and k.value in STATE_FIELDS]
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             if "UPDATE" in node.value and any(f in node.value for f in STATE_FIELDS):
                 found.append(f"{node.lineno}: SQL {node.value[:40]!r}")
     return found
+
+
+def _predicates_only(mapping: ast.Dict) -> bool:
+    """{"next_attempt_at": lambda m: …}: when a page shows a field, not a change to it."""
+    return all(isinstance(value, ast.Lambda) for value in mapping.values)
 
 
 def _called_name(call: ast.Call) -> str:
@@ -59,6 +64,7 @@ def test_the_detector_finds_each_way_of_writing_state():
         "changes = {'lease_expires_at': None}\n"
         "SQL = 'UPDATE delivery_message SET attempt_count = 1'\n"
         "Message.objects.filter(status='queued').first()\n"  # a read: not reported
+        "SHOWN = {'next_attempt_at': lambda m: m.queued}\n"  # when a page shows it: neither
     )
     assert [line.split(":")[0] for line in state_writes(source)] == ["1", "2", "3", "4"]
 

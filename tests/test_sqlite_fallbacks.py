@@ -21,7 +21,7 @@ ACROSS_THE_FALLBACKS = [
     "tests/delivery/test_drain_announcement.py",
     "tests/delivery/test_integration_health_marks.py",
     # The portal's search reads the JSON text of recipients, which SQLite writes differently.
-    "tests/portal/test_portal_pages.py",
+    "tests/portal",
 ]
 
 

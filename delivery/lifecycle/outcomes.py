@@ -163,14 +163,15 @@ def _next_state(
     if error is None and len(for_good) == len(outcome.refused):
         return {**base, "status": Status.SENT, "sent_at": now, "last_error": ""}
     if error is not None and error.failure_class is FailureClass.PERMANENT:
-        return {**base, "status": Status.FAILED, "last_error": error.summary}
+        return {**base, "status": Status.FAILED, "failed_at": now, "last_error": error.summary}
     summary = error.summary if error else _refusals_text(outcome.refused)
     held = error is not None and error.failure_class is FailureClass.CONFIGURATION
     counted = backoff.attempts_counted(message, held=held)
     next_at = backoff.next_attempt_at(now, counted)
     reason = backoff.give_up_reason(counted, next_at, message.deadline, held=held)
     if reason:
-        return {**base, "status": Status.FAILED, "last_error": f"{summary} ({reason})"}
+        return {**base, "status": Status.FAILED, "failed_at": now,
+                "last_error": f"{summary} ({reason})"}
     return {**base, "status": Status.QUEUED, "next_attempt_at": next_at, "last_error": summary}
 
 

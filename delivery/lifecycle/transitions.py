@@ -168,7 +168,8 @@ def _expire(message: Message, now: datetime) -> bool:
     reason = backoff.give_up_reason(backoff.attempts_counted(message, held=held), now,
                                     message.deadline, held=held)
     if reason:
-        changes = {"status": Status.FAILED, "last_error": f"{INTERRUPTED_TEXT} ({reason})"}
+        changes = {"status": Status.FAILED, "failed_at": now,
+                   "last_error": f"{INTERRUPTED_TEXT} ({reason})"}
     else:
         changes = {"status": Status.QUEUED, "next_attempt_at": now}
     taken = Message.objects.in_flight().filter(

@@ -18,8 +18,8 @@ SCHEDULED = "scheduled"
 class LogFilterForm(forms.Form):
     """The message log's filters, read from the query string (and the bulk retry's POST)."""
 
-    q = forms.CharField(required=False, label="Search",
-                        widget=forms.TextInput(attrs={"placeholder": "Recipient or subject"}))
+    q = forms.CharField(required=False, label="Search", widget=forms.TextInput(
+        attrs={"placeholder": "To, subject, From or Message-ID"}))
     status = forms.ChoiceField(required=False, choices=[
         ("", "Any status"), *Status.choices, (SCHEDULED, "Scheduled (send_at ahead)")])
     kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *Kind.choices])
@@ -28,9 +28,9 @@ class LogFilterForm(forms.Form):
         # Only what the options show: the secrets stay encrypted in the table.
         queryset=SmtpIntegration.objects.only("pk", "name").order_by("name"),
     )
-    date_from = forms.DateField(required=False, label="From",
+    date_from = forms.DateField(required=False, label="Created from",
                                 widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To",
+    date_to = forms.DateField(required=False, label="Created until",
                               widget=forms.DateInput(attrs={"type": "date"}))
 
     def filters(self) -> dict:
@@ -75,7 +75,10 @@ class TestSendForm(forms.Form):
         if integration and sender:
             match = integration.senders.filter(email__iexact=sender).first()
             if match is None:
-                self.add_error("sender", f"{sender} is not a sender of {integration.name}.")
+                self.add_error("sender", (
+                    f"{sender} is not a sender of {integration.name}. Add it under Senders "
+                    f"on the integration's admin page, or leave From empty to send from its "
+                    f"default sender."))
             else:
                 # With its display name, as real mail from this sender carries it.
                 cleaned["sender"] = match.formatted

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import message_files, views
 
 app_name = "portal"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("messages/", views.message_log, name="messages"),
+    path("messages/export.csv", views.export_log, name="export"),
     path("messages/retry-failed/", views.retry_failed, name="retry_failed"),
     path("messages/<int:pk>/", views.message_detail, name="message"),
+    path("messages/<int:pk>/source.eml", message_files.raw_source, name="source"),
+    path("messages/<int:pk>/attachments/<int:index>/", message_files.attachment,
+         name="attachment"),
     path("messages/<int:pk>/retry/", views.retry_message, name="retry"),
     path("messages/<int:pk>/cancel/", views.cancel_message, name="cancel"),
     path("test/", views.test_send, name="test"),

@@ -5,19 +5,19 @@ from __future__ import annotations
 from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from delivery.models import Message
+from delivery.mime import message_id
+from delivery.models import Message, Status
 from delivery.permissions import CANCEL_MESSAGES, RETRY_MESSAGES, VIEW_MESSAGES
 from delivery.lifecycle import transitions
 from delivery.lifecycle.transitions import staff_retry
 from integrations.diagnostic_runs import QuotaExceeded, run_integration_test
 
-from . import queries
+from . import export, keyset, message_files, queries
 from .access import VIEW_SENDERS, integration_viewers_only, may_view
 from .forms import LogFilterForm, TestSendForm
 
@@ -47,14 +47,37 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 @permission_required(VIEW_MESSAGES, raise_exception=True)
 def message_log(request: HttpRequest) -> HttpResponse:
-    """The filtered, paginated message log."""
+    """The filtered message log, a page at a time by keyset (older / newer than a row)."""
     form = LogFilterForm(request.GET or None)
-    messages = queries.message_log(form.filters())
-    page = Paginator(messages, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = queries.with_attempt_counts(list(page.object_list))
+    filters = form.filters()
+    page = keyset.page_of(queries.message_log(filters), before=request.GET.get("before"),
+                          after=request.GET.get("after"), size=PAGE_SIZE)
+    page.rows = queries.with_attempt_counts(page.rows)
+    may_retry = request.user.has_perm(RETRY_MESSAGES) and not form.errors
     return render(request, "portal/messages.html", {
         "form": form, "page": page, "filters": form.query_string(), "section": "messages",
+        "filtered": bool(filters),
+        # Offered only when the filters select a failed message to retry.
+        "can_bulk_retry": may_retry and _selects_failed(filters),
     })
+
+
+def _selects_failed(filters: dict) -> bool:
+    if filters.get("status") not in (None, Status.FAILED):
+        return False
+    return queries.message_log(filters).failed().exists()
+
+
+@staff_member_required
+@permission_required(VIEW_MESSAGES, raise_exception=True)
+def export_log(request: HttpRequest) -> HttpResponse:
+    """The filtered log as a CSV download, streamed whatever its length."""
+    form = LogFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        # Dropping a bad filter would widen the export: say so instead.
+        flash.error(request, "The filters are not valid: fix them to export.")
+        return redirect(reverse("portal:messages") + _query(form.query_string()))
+    return export.csv_response(queries.message_log(form.filters()))
 
 
 @staff_member_required
@@ -62,13 +85,17 @@ def message_log(request: HttpRequest) -> HttpResponse:
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One message: headers, bodies, attachments and the attempt timeline."""
     message = get_object_or_404(queries.message_with_integration(pk))
+    source, source_left_out = message_files.shown_source(message)
     response = render(request, "portal/message.html", {
         "message": message,
         "html_preview": _preview(message.html),
         # A list, not the dict: a header named "items" must not shadow dict.items.
         "headers": sorted(message.headers.items()),
+        "message_id": _message_id_header(message),
+        "source": source, "source_left_out": source_left_out,
         "attempts": message.attempts.order_by("number", "pk"),
-        "attachments": [_attachment(a) for a in message.attachments],
+        "attachments": [message_files.attachment_summary(index, stored)
+                        for index, stored in enumerate(message.attachments)],
         "clicks": message.events.filter(kind="click").order_by("-created_at")[:20],
         "section": "messages",
     })
@@ -84,25 +111,40 @@ def _preview(html: str) -> str:
     return f'<meta http-equiv="Content-Security-Policy" content="{PREVIEW_POLICY}">{html}'
 
 
-def _attachment(stored: dict) -> dict:
-    """Name, type and decoded size of a stored attachment, without decoding it."""
-    encoded = "".join((stored.get("content_b64") or "").split())
-    size = len(encoded) * 3 // 4 - encoded[-2:].count("=")
-    return {"filename": stored.get("filename") or "(no name)",
-            "mimetype": stored.get("mimetype") or "", "size": max(size, 0)}
+def _message_id_header(message: Message) -> str:
+    """The Message-ID it is sent with: the caller's own, else the one delivery.mime makes."""
+    given = [value for name, value in message.headers.items() if name.lower() == "message-id"]
+    return given[0] if given else message_id(message)
 
 
 @staff_member_required
 @permission_required(RETRY_MESSAGES, raise_exception=True)
 @require_POST
 def retry_message(request: HttpRequest, pk: int) -> HttpResponse:
-    """Queue one failed message again; a worker sends it."""
-    message = get_object_or_404(Message.objects.only("pk", "status"), pk=pk)
+    """Queue one failed message again once staff confirm; a worker sends it."""
+    message = get_object_or_404(Message.objects.only("pk", "status", "subject"), pk=pk)
+    if message.status != Status.FAILED:
+        flash.warning(request, "Only failed messages can be retried.")
+        return redirect("portal:message", pk=pk)
+    if request.POST.get("confirm") != "yes":
+        return _confirm_retry(request, count=1, message=message,
+                              action=reverse("portal:retry", args=[pk]),
+                              back=reverse("portal:message", args=[pk]))
     if staff_retry(Message.objects.filter(pk=message.pk)):
         flash.success(request, "Queued again: a worker will send it shortly.")
     else:
         flash.warning(request, "Only failed messages can be retried.")
     return redirect("portal:message", pk=pk)
+
+
+def _confirm_retry(request: HttpRequest, *, count: int, action: str, back: str,
+                   message: Message | None = None, form: LogFilterForm | None = None
+                   ) -> HttpResponse:
+    """The page that asks before mail is sent again (works without JavaScript)."""
+    return render(request, "portal/confirm_retry.html", {
+        "count": count, "message": message, "form": form, "action": action, "back": back,
+        "section": "messages",
+    })
 
 
 @staff_member_required
@@ -134,6 +176,13 @@ def retry_failed(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     filters.pop("status", None)  # whatever status was shown, only failed mail is retried
     selected = queries.message_log(filters).failed()
+    if request.POST.get("confirm") != "yes":
+        count = selected.count()
+        if not count:
+            flash.warning(request, "No failed message matches these filters: nothing to retry.")
+            return redirect(back)
+        return _confirm_retry(request, count=count, form=form,
+                              action=reverse("portal:retry_failed"), back=back)
     count = staff_retry(Message.objects.filter(pk__in=selected.values("pk")))
     flash.success(request, f"{count} failed message(s) queued again.")
     return redirect(back)
@@ -158,6 +207,7 @@ def test_send(request: HttpRequest) -> HttpResponse:
         report = _run_test(form, request.user)
     return render(request, "portal/test_send.html", {
         "form": form, "report": report, "section": "test", "allowed": allowed,
+        "integration": form.cleaned_data.get("integration") if report else None,
         "sender_choices": form.sender_choices() if may_view(request.user, VIEW_SENDERS) else [],
     })
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 
-from delivery.api import send_email
+from delivery.api import encode_attachment, send_email
 from delivery.models import Message, Status
 from integrations.models import SmtpIntegration
 from tests.browser.conftest import log_in
@@ -13,6 +15,7 @@ from tests.conftest import wait_until
 from tests.support.smtp_servers import SmtpTestServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+INVOICE = b"%PDF-1.4 invoice 42\n"
 
 
 @pytest.fixture
@@ -81,27 +84,87 @@ def test_staff_set_up_test_and_recover_an_integration(
     # next try would come after it), then fails and shows in the portal.
     settings.DELIVERY_MAX_AGE = 5
     start_worker()
-    message = send_email(to="customer@example.org", subject="Your invoice", text="Attached.")
+    message = send_email(to="customer@example.org", subject="Your invoice", text="Attached.",
+                         attachments=[encode_attachment("invoice.pdf", INVOICE,
+                                                        "application/pdf")])
     wait_until(lambda: Message.objects.get(pk=message.pk).status == Status.FAILED, timeout=30)
     assert "deadline" in Message.objects.get(pk=message.pk).last_error
     page.goto("/portal/messages/?status=failed")
     page.click("text=Your invoice")
     assert "535" in page.inner_text("#attempts")
+
+    check_the_message_page(page, message)
     screenshot("portal-message")
 
-    # Fix the password, retry from the portal: the worker delivers it.
+    # Fix the password, retry from the portal after confirming: the worker delivers it.
     integration.refresh_from_db()
     page.goto(change_url)
     page.fill("#id_password", "SG.right-key")
     page.click("input[name=_continue]")
     page.goto(f"/portal/messages/{message.pk}/")
     page.click("#retry")
+    page.wait_for_selector("#confirm-retry")
+    assert Message.objects.get(pk=message.pk).status == Status.FAILED  # asked, not done
+    page.click("#confirm-retry")
     page.wait_for_selector("text=Queued again")
     wait_until(lambda: Message.objects.get(pk=message.pk).status == Status.SENT, timeout=30)
     assert any(m.parsed["Subject"] == "Your invoice" for m in smtp_server.messages)
     page.goto("/portal/")
     assert "Company SMTP" in page.inner_text("#integrations")
     screenshot("portal-dashboard")
+    page.goto("/portal/messages/")
+    screenshot("portal-messages")
+
+
+def check_the_message_page(page, message) -> None:
+    """The source as sent, and the attachment downloads as it was queued."""
+    page.click("#source summary")
+    source = page.inner_text("#source pre")
+    assert "Subject: Your invoice" in source and "Message-ID: <notifuse-smtp." in source
+    with page.expect_download() as download:
+        page.click("#attachments a")
+    assert Path(download.value.path()).read_bytes() == INVOICE
+    assert download.value.suggested_filename == "invoice.pdf"
+    assert page.inner_text("#integration") == "Company SMTP"
+
+
+def test_a_bulk_retry_asks_first_and_is_offered_only_for_failed_mail(
+    page, smtp_server, staff_user, start_worker
+):
+    integration = SmtpIntegration.objects.create(
+        name="Relay", host=smtp_server.host, port=smtp_server.port, use_tls=False,
+        auth_type="basic", username="apikey", password="SG.right-key")
+    integration.senders.create(email="support@example.com", is_default=True)
+    log_in(page, "ops", "ops-pass-123")
+    page.goto("/portal/messages/")
+    assert page.locator("#retry-failed").count() == 0  # nothing failed: nothing to offer
+    failed = [send_email(to=f"c{n}@example.org", subject=f"Outage {n}", text="x")
+              for n in range(3)]
+    Message.objects.filter(pk__in=[m.pk for m in failed]).update(status=Status.FAILED)
+    page.goto("/portal/messages/?q=Outage")
+    page.click("#retry-failed button")
+    assert page.inner_text("#retry-count") == "3"
+    assert Message.objects.failed().count() == 3  # asked, not done
+    start_worker()
+    page.click("#confirm-retry")
+    page.wait_for_selector("text=3 failed message(s) queued again")
+    wait_until(lambda: Message.objects.sent().count() == 3, timeout=30)
+
+
+def test_the_integration_form_shows_what_applies(page, staff_user):
+    log_in(page, "ops", "ops-pass-123")
+    page.goto("/admin/integrations/smtpintegration/add/")
+    google = page.locator("fieldset.only-google")
+    assert page.is_visible("#id_password") and not google.is_visible()
+    page.select_option("#id_auth_type", "oauth2")
+    page.select_option("#id_oauth2_provider", "google")
+    assert google.is_visible() and not page.is_visible("#id_password")
+    assert not page.locator("fieldset.only-microsoft").is_visible()
+    page.select_option("#id_auth_type", "basic")
+    page.uncheck("#id_use_tls")
+    assert page.is_visible("#tls-warning")
+    page.select_option("#id_auth_type", "none")
+    assert not page.is_visible("#tls-warning") and not page.is_visible("#id_username")
 
 
 def test_a_user_without_staff_status_gets_no_portal(page, django_user_model):

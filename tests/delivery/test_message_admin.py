@@ -35,8 +35,13 @@ def test_the_retry_action_queues_failed_messages_without_sending(admin_client):
                                error="Mailbox busy", hint=rule("smtp.4xx").hint)
     change = admin_client.get(f"/admin/delivery/message/{message.pk}/change/").content.decode()
     assert "Mailbox busy" in change and rule("smtp.4xx").hint in change
-    response = admin_client.post("/admin/delivery/message/", {
+    asked = admin_client.post("/admin/delivery/message/", {
         "action": "retry_messages", "_selected_action": [message.pk],
+    })
+    assert 'id="retry-count">1<' in asked.content.decode()
+    assert Message.objects.get(pk=message.pk).status == Status.FAILED  # asked, not done
+    response = admin_client.post("/admin/delivery/message/", {
+        "action": "retry_messages", "_selected_action": [message.pk], "confirm": "yes",
     }, follow=True)
     assert "1 message(s) queued again" in response.content.decode()
     message.refresh_from_db()
@@ -96,8 +101,39 @@ def test_staff_given_the_retry_permission_may_retry(client, django_user_model):
     message = send_email(to="bob@example.org", subject="x", text="x")
     Message.objects.filter(pk=message.pk).update(status=Status.FAILED)
     response = client.post("/admin/delivery/message/", {
-        "action": "retry_messages", "_selected_action": [message.pk],
+        "action": "retry_messages", "_selected_action": [message.pk], "confirm": "yes",
     }, follow=True)
     assert "1 message(s) queued again" in response.content.decode()
     message.refresh_from_db()
     assert message.status == Status.QUEUED
+
+
+def test_the_message_page_shows_addresses_bodies_and_source_but_no_internals(admin_client):
+    integration = make_integration(name="Company SMTP")
+    message = send_email(to=["Ada <ada@example.org>", "bob@example.org"], subject="Invoice",
+                         text="Plain text", html="<p>Hi</p>", integration=integration)
+    Message.objects.filter(pk=message.pk).update(status=Status.SENT, sent_at=timezone.now())
+    html = admin_client.get(f"/admin/delivery/message/{message.pk}/change/").content.decode()
+    assert "Ada &lt;ada@example.org&gt;, bob@example.org" in html  # not a JSON list
+    assert '<iframe sandbox srcdoc="&lt;p&gt;Hi&lt;/p&gt;"' in html
+    assert "Plain text" in html and "Message-ID: &lt;notifuse-smtp." in html
+    assert f'/admin/integrations/smtpintegration/{integration.pk}/change/">Company SMTP' in html
+    for internal in ("Claim token", "Lease expires", "Next attempt at", "Attempts before"):
+        assert internal not in html, internal
+
+
+def test_the_admin_is_named_for_the_project_and_its_login_asks_for_the_email(client):
+    from django.contrib.auth import get_user_model
+
+    html = client.get("/admin/login/").content.decode()
+    assert 'for="id_username"' in html and ">Email:</label>" in html
+    assert "notifuse-smtp" in html and "Django administration" not in html
+    get_user_model().objects.create_superuser("ops", "ops@example.com", "ops-pass-123")
+    response = client.post("/admin/login/?next=/admin/", {
+        "username": "OPS@example.com", "password": "ops-pass-123"})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    index = client.get("/admin/").content.decode()
+    assert "SMTP integrations, senders and the send log" in index
+    crumbs = client.get("/admin/integrations/smtpintegration/").content.decode()
+    crumbs = crumbs.split('<div class="breadcrumbs">')[1].split("</div>")[0]
+    assert "Integrations" in crumbs and crumbs.count("SMTP integrations") == 1

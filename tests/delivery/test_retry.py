@@ -56,7 +56,7 @@ def test_the_sweeper_gives_up_on_a_message_whose_worker_keeps_dying(case, settin
     )
     transitions.expire_leases()
     message.refresh_from_db()
-    assert message.status == Status.FAILED
+    assert message.status == Status.FAILED and message.failed_at is not None
     assert "gave up" in message.last_error and message.claim_token is None
     assert message.attempts.get().failure_class == transitions.INTERRUPTED
 
@@ -81,6 +81,8 @@ def test_a_staff_retry_gives_a_message_that_gave_up_a_fresh_set_of_attempts(sett
         try_now(integration, message)
         try_now(integration, message)
         assert message.status == Status.FAILED and "gave up after 2 attempts" in message.last_error
+        failed_at = message.failed_at
+        assert failed_at is not None
         assert staff_retry(Message.objects.filter(pk=message.pk)) == 1
         # The third 451: the first attempt since the retry, so it waits again.
         try_now(integration, message)
@@ -88,6 +90,8 @@ def test_a_staff_retry_gives_a_message_that_gave_up_a_fresh_set_of_attempts(sett
         try_now(integration, message)
         assert message.status == Status.SENT
         assert len(server.messages) == 1
+    message.refresh_from_db()
+    assert message.failed_at == failed_at  # the failure stays counted on the dashboard
     assert list(message.attempts.order_by("number").values_list("number", flat=True)) == [
         1, 2, 3, 4]
 
@@ -105,7 +109,7 @@ def test_a_staff_retry_of_mail_every_recipient_refused_tries_those_recipients_ag
                              integration=integration)
         engine.drain(integration.pk)
         message.refresh_from_db()
-        assert message.status == Status.FAILED
+        assert message.status == Status.FAILED and message.failed_at is not None
         server.reject_rcpt.clear()  # the mailbox now exists
         assert staff_retry(Message.objects.filter(pk=message.pk)) == 1
         engine.drain(integration.pk)

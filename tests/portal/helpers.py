@@ -18,7 +18,8 @@ def make_message(integration, status=Status.SENT, **fields) -> Message:
     values = {"integration": integration, "from_email": "app@example.com",
               "to": ["bob@example.org"], "subject": "Hello", "text": "Hi", "status": status,
               "next_attempt_at": now, "deadline": now + timedelta(days=1),
-              "sent_at": now if status == Status.SENT else None, **fields}
+              "sent_at": now if status == Status.SENT else None,
+              "failed_at": now if status == Status.FAILED else None, **fields}
     return Message.objects.create(**values)
 
 

@@ -1,0 +1,1 @@
+"""Date formats shared by the admin and the portal (FORMAT_MODULE_PATH)."""

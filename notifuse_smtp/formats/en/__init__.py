@@ -1,0 +1,1 @@
+"""English formats: one date format everywhere, the admin's as the portal's."""
