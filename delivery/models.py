@@ -5,10 +5,14 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
+from .api_keys import ApiKey
 from .choices import Kind, Priority, Stage, Status
 from .conditions import MessageQuerySet
 
-__all__ = ["Kind", "Message", "Priority", "SendAttempt", "Stage", "Status", "TrackingEvent"]
+# ApiKey is defined beside the HTTP API's needs and registered here, with the app's models.
+__all__ = [
+    "ApiKey", "Kind", "Message", "Priority", "SendAttempt", "Stage", "Status", "TrackingEvent",
+]
 
 
 class Message(models.Model):

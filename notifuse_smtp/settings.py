@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The HTTP API's interactive docs are served from ninja's static files, not a CDN.
+    "ninja",
     "notifuse_smtp.apps.NotifuseSmtpConfig",
     "integrations",
     "senders",
@@ -47,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "delivery.http_api.request_log.LogApiRequests",
 ]
 
 ROOT_URLCONF = "notifuse_smtp.urls"
@@ -190,6 +193,11 @@ DELIVERY_RECORD_SECONDS = env.float("DELIVERY_RECORD_SECONDS", default=0.05)
 # send_email reuses a routing decision for this long (edits to integrations apply after it).
 ROUTE_CACHE_SECONDS = env.float("ROUTE_CACHE_SECONDS", default=2.0)
 DELIVERY_MAX_MESSAGE_BYTES = env.int("DELIVERY_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+
+# --- HTTP API ----------------------------------------------------------------------------
+# Requests per minute per API key (shared by every web process through Redis); a key can
+# set its own in the admin.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="delivery.backends.QueuedEmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="")
