@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Header, Path, Query, Router, Schema, Status
@@ -17,7 +15,7 @@ from .auth import require
 from .problems import Problem
 from .schemas import (
     MAX_ID, BatchIn, BatchOut, KindName, MessageDetailOut, MessageIn, MessageOut,
-    MessagePageOut, StatusName,
+    MessagePageOut, StatusName, UtcDateTime,
 )
 
 router = Router(tags=["messages"])
@@ -37,8 +35,8 @@ def create_message(
     api_key = require(request, Scope.SEND)
     arguments = payload.model_dump()
     arguments["idempotency_key"] = idempotency_key or arguments["idempotency_key"]
-    existed = support.key_in_use(arguments["idempotency_key"])
     with transaction.atomic():
+        existed = support.key_in_use(arguments["idempotency_key"])
         message = api.send_email(**arguments)
         support.check_allowed(api_key, [message])
     return Status(200 if existed else 201, support.message_out(message))
@@ -64,8 +62,8 @@ class MessageFilters(Schema):
     kind: KindName | None = None
     recipient: str | None = Field(None, max_length=500, description="Part of an address.")
     integration: int | None = Field(None, ge=1, le=MAX_ID, description="An integration's id.")
-    created_after: datetime | None = None
-    created_before: datetime | None = None
+    created_after: UtcDateTime | None = None
+    created_before: UtcDateTime | None = None
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = Field(None, max_length=100)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import field_validator
+from pydantic import AfterValidator, field_validator
 
 from delivery.choices import Kind, Status
 
@@ -16,6 +16,19 @@ PriorityName = Literal["low", "normal", "high", "urgent"]
 # PostgreSQL's bigint: a larger id is no id at all.
 MAX_ID = 2**63 - 1
 BATCH_LIMIT = 500
+
+
+def as_utc(value: datetime) -> datetime:
+    """In UTC (naive: taken as UTC): PostgreSQL refuses offsets past 15:59 and years past 9999."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range once in UTC") from None
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class AttachmentIn(Schema):

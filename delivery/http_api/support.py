@@ -11,10 +11,11 @@ from django.db.models import Q, QuerySet
 from delivery import api
 from delivery.api_keys import ApiKey
 from delivery.models import Message
+from delivery.validation import check_text
 
 from .problems import Problem, ProblemOut
 
-PROBLEMS = {401: ProblemOut, 403: ProblemOut, 422: ProblemOut, 429: ProblemOut}
+PROBLEMS = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 422: ProblemOut, 429: ProblemOut}
 PROBLEMS_404 = {**PROBLEMS, 404: ProblemOut}
 PROBLEMS_409 = {**PROBLEMS_404, 409: ProblemOut}
 # OpenAPI links: what a client (and schemathesis's stateful tests) can do with a new message.
@@ -26,6 +27,8 @@ CREATED_LINKS = {"responses": {"201": {"links": {
 
 
 def key_in_use(idempotency_key: str | None) -> bool:
+    if idempotency_key is not None:
+        check_text("idempotency_key", idempotency_key)  # PostgreSQL cannot compare a NUL
     return bool(idempotency_key) and Message.objects.filter(
         idempotency_key=idempotency_key).exists()
 

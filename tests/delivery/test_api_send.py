@@ -154,3 +154,26 @@ def test_a_batch_is_queued_all_or_nothing(client):
 def test_a_batch_over_the_limit_is_refused(client):
     response = client.post("/messages/batch", {"messages": [GOOD] * 501})
     assert response.status_code == 422 and response.json()["field"] == "messages"
+
+
+def test_a_nul_in_the_idempotency_key_is_a_422_not_a_database_error(client):
+    # Found by schemathesis: PostgreSQL refused to compare the key (a 500).
+    response = client.post("/messages", {**GOOD, "idempotency_key": "k\x00"})
+    assert (response.status_code, response.json()["field"]) == (422, "idempotency_key")
+
+
+def test_a_nul_in_the_query_string_is_a_400_problem(client):
+    response = client.get("/messages", recipient="a\x00b")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_send_at_out_of_range_in_utc_is_a_422(client):
+    # Found by schemathesis: the deadline after 9999-12-31 overflowed (a 500).
+    response = client.post("/messages", {**GOOD, "send_at": "9999-12-31T23:00:00+00:00"})
+    assert (response.status_code, response.json()["field"]) == (422, "send_at")
+
+
+def test_a_nul_in_a_batch_idempotency_key_is_a_422(client):
+    response = client.post("/messages/batch", {"messages": [{**GOOD, "idempotency_key": "\x00"}]})
+    assert (response.status_code, response.json()["field"]) == (422, "idempotency_key")
