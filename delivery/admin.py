@@ -93,3 +93,4 @@ class MessageAdmin(admin_base.ModelAdmin):
 
 # Registered here, with the app's other admin pages (Django imports only delivery.admin).
 from .http_api import admin as _api_key_admin  # noqa: E402,F401
+from .webhooks import admin as _webhook_admin  # noqa: E402,F401

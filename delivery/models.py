@@ -8,10 +8,12 @@ from django.db.models import F, Q
 from .api_keys import ApiKey
 from .choices import Kind, Priority, Stage, Status
 from .conditions import MessageQuerySet
+from .webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-# ApiKey is defined beside the HTTP API's needs and registered here, with the app's models.
+# ApiKey and the webhook models are defined beside their code and registered here.
 __all__ = [
     "ApiKey", "Kind", "Message", "Priority", "SendAttempt", "Stage", "Status", "TrackingEvent",
+    "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]
 
 

@@ -10,6 +10,7 @@ from notifuse_smtp.caching import clear_all
 from senders.models import Sender
 
 from .lifecycle.transitions import release_held
+from .webhooks import events as webhook_events
 
 
 def release_held_mail(*, integration, **_) -> int:
@@ -19,6 +20,7 @@ def release_held_mail(*, integration, **_) -> int:
 
 
 def connect() -> None:
+    webhook_events.connect()
     integration_changed.connect(release_held_mail, dispatch_uid="delivery.release_held_mail")
     for model in (SmtpIntegration, Sender):
         for name, signal in (("saved", post_save), ("deleted", post_delete)):

@@ -199,12 +199,23 @@ DELIVERY_MAX_MESSAGE_BYTES = env.int("DELIVERY_MAX_MESSAGE_BYTES", default=25 * 
 # set its own in the admin.
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
 
+# Webhooks: a failed POST is tried again after BASE, 2 x BASE, ... (at most MAX) seconds,
+# WEBHOOK_MAX_ATTEMPTS times in all; each POST waits WEBHOOK_TIMEOUT_SECONDS for an answer.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="delivery.backends.QueuedEmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="")
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {
         "task": "delivery.tasks.sweep_outbox",
+        "schedule": DELIVERY_SWEEP_SECONDS,
+    },
+    "sweep-webhooks": {
+        "task": "delivery.tasks.sweep_webhooks",
         "schedule": DELIVERY_SWEEP_SECONDS,
     },
 }

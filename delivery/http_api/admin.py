@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.template.response import TemplateResponse
 
 from delivery.api_keys import KEY_START, ApiKey, Scope
 from notifuse_smtp import admin_base
-
-SHOWN_ONCE_TEMPLATE = "admin/delivery/shown_once.html"
-
 
 class ApiKeyForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(choices=Scope.choices,
@@ -19,14 +15,6 @@ class ApiKeyForm(forms.ModelForm):
     class Meta:
         model = ApiKey
         fields = ("name", "scopes", "integrations", "senders", "rate_limit_per_minute")
-
-
-def shown_once(request, *, title: str, secret: str, what: str, back: str) -> TemplateResponse:
-    """A page showing a new secret once: it is never stored readably, nor put in a cookie."""
-    context = {**admin.site.each_context(request), "title": title, "secret": secret,
-               "what": what, "back": back}
-    response = TemplateResponse(request, SHOWN_ONCE_TEMPLATE, context)
-    return response
 
 
 @admin.register(ApiKey)
@@ -49,7 +37,7 @@ class ApiKeyAdmin(admin_base.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def response_add(self, request, obj: ApiKey, post_url_continue=None):
-        return shown_once(
+        return admin_base.shown_once(
             request, title=f"API key {obj.name!r} created", secret=obj._new_key,
             what="Copy this key now: it is stored only as a digest and is never shown again. "
                  "Send it as: Authorization: Bearer <key>.",
