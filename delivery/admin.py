@@ -118,3 +118,7 @@ class MessageAdmin(MessageDisplay, admin_base.ModelAdmin):
         if refused:
             self.message_user(request, "Not cancelled: " + "; ".join(refused[:10]),
                               messages.WARNING)
+
+# Registered here, with the app's other admin pages (Django imports only delivery.admin).
+from .http_api import admin as _api_key_admin  # noqa: E402,F401
+from .webhooks import admin as _webhook_admin  # noqa: E402,F401

@@ -101,7 +101,9 @@ def cancel(message: Message | int, *, by: str = "app code") -> Message:
 def _already_queued(idempotency_key: str | None) -> Message | None:
     if not idempotency_key:
         return None
-    return Message.objects.filter(idempotency_key=idempotency_key).first()
+    # PostgreSQL cannot compare text holding a NUL: refuse it before asking.
+    check_text("idempotency_key", str(idempotency_key))
+    return Message.objects.filter(idempotency_key=str(idempotency_key)).first()
 
 
 def send_bulk(
@@ -147,7 +149,8 @@ def queue_built(built: list[Message], *, chunk_size: int = 1000) -> list[Message
 
 def _holders_of_keys(built: list[Message]) -> dict[str, Message]:
     """The stored messages that already hold an idempotency key of `built`."""
-    keys = {m.idempotency_key for m in built if m.idempotency_key is not None}
+    keys = {check_text("idempotency_key", m.idempotency_key) for m in built
+            if m.idempotency_key is not None}
     if not keys:
         return {}
     return {m.idempotency_key: m for m in Message.objects.filter(idempotency_key__in=keys)}

@@ -5,10 +5,16 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
+from .api_keys import ApiKey
 from .choices import Kind, Priority, Stage, Status
 from .conditions import MessageQuerySet
+from .webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-__all__ = ["Kind", "Message", "Priority", "SendAttempt", "Stage", "Status", "TrackingEvent"]
+# ApiKey and the webhook models are defined beside their code and registered here.
+__all__ = [
+    "ApiKey", "Kind", "Message", "Priority", "SendAttempt", "Stage", "Status", "TrackingEvent",
+    "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
+]
 
 
 class Message(models.Model):

@@ -18,6 +18,7 @@ from .lifecycle.transitions import release_held
 from .lifecycle.outcomes import pending_recipients
 from .models import Message
 from .validation import envelope_address
+from .webhooks import events as webhook_events
 
 
 def release_held_mail(*, integration, reason: str, **_) -> HeldMail | None:
@@ -44,6 +45,7 @@ def release_held_mail(*, integration, reason: str, **_) -> HeldMail | None:
 
 
 def connect() -> None:
+    webhook_events.connect()
     integration_changed.connect(release_held_mail, dispatch_uid="delivery.release_held_mail")
     for model in (SmtpIntegration, Sender):
         for name, signal in (("saved", post_save), ("deleted", post_delete)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import engine, sweeper
+from .webhooks import sending as webhook_sending
 
 
 @shared_task(name="delivery.tasks.drain_integration", ignore_result=True)
@@ -15,3 +16,13 @@ def drain_integration(integration_id: int) -> int:
 @shared_task(name="delivery.tasks.sweep_outbox", ignore_result=True)
 def sweep_outbox() -> dict[str, int]:
     return sweeper.sweep()
+
+
+@shared_task(name="delivery.tasks.deliver_webhook", ignore_result=True)
+def deliver_webhook(delivery_id: int) -> str:
+    return webhook_sending.deliver(delivery_id)
+
+
+@shared_task(name="delivery.tasks.sweep_webhooks", ignore_result=True)
+def sweep_webhooks() -> int:
+    return webhook_sending.sweep()

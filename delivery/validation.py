@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -110,4 +111,10 @@ def check_send_at(send_at) -> datetime | None:
         raise InvalidMessage("send_at", "must be a datetime")
     if timezone.is_naive(send_at):
         raise InvalidMessage("send_at", "needs a time zone (an aware datetime, or +00:00 in text)")
+    try:
+        # In UTC: PostgreSQL refuses offsets past 15:59, which ISO 8601 text may carry.
+        send_at = send_at.astimezone(UTC)
+        send_at + timedelta(seconds=settings.DELIVERY_MAX_AGE)  # the deadline must exist
+    except OverflowError:
+        raise InvalidMessage("send_at", f"{send_at.isoformat()} is out of range") from None
     return send_at

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.template.response import TemplateResponse
 
 
 class ModelAdmin(admin.ModelAdmin):
@@ -21,3 +22,10 @@ class ModelAdmin(admin.ModelAdmin):
 
 
 DATE_PARTS = ("__year", "__month", "__day")
+
+
+def shown_once(request, *, title: str, secret: str, what: str, back: str) -> TemplateResponse:
+    """A page that shows a new secret once: never stored readably, nor put in a cookie."""
+    context = {**admin.site.each_context(request), "title": title, "secret": secret,
+               "what": what, "back": back}
+    return TemplateResponse(request, "admin/shown_once.html", context)

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The HTTP API's interactive docs are served from ninja's static files, not a CDN.
+    "ninja",
     "notifuse_smtp.apps.NotifuseSmtpConfig",
     "integrations",
     "senders",
@@ -50,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "delivery.http_api.request_log.LogApiRequests",
 ]
 
 ROOT_URLCONF = "notifuse_smtp.urls"
@@ -207,12 +210,28 @@ DELIVERY_RECORD_SECONDS = env.float("DELIVERY_RECORD_SECONDS", default=0.05)
 ROUTE_CACHE_SECONDS = env.float("ROUTE_CACHE_SECONDS", default=2.0)
 DELIVERY_MAX_MESSAGE_BYTES = env.int("DELIVERY_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
 
+# --- HTTP API ----------------------------------------------------------------------------
+# Requests per minute per API key (shared by every web process through Redis); a key can
+# set its own in the admin.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
+
+# Webhooks: a failed POST is tried again after BASE, 2 x BASE, ... (at most MAX) seconds,
+# WEBHOOK_MAX_ATTEMPTS times in all; each POST waits WEBHOOK_TIMEOUT_SECONDS for an answer.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="delivery.backends.QueuedEmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="")
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {
         "task": "delivery.tasks.sweep_outbox",
+        "schedule": DELIVERY_SWEEP_SECONDS,
+    },
+    "sweep-webhooks": {
+        "task": "delivery.tasks.sweep_webhooks",
         "schedule": DELIVERY_SWEEP_SECONDS,
     },
 }

@@ -15,4 +15,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("portal/", include("delivery.portal.urls")),
     path("t/", include("delivery.tracking.urls")),
+    path("api/v1/", include("delivery.http_api.urls")),
 ]

@@ -44,7 +44,7 @@ def failed_at_from_updated_at(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("delivery", "0006_priority_send_at_cancel"),
+        ("delivery", "0021_webhooks"),
     ]
 
     operations = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import message_files, views
+from . import message_files, views, webhook_views
 
 app_name = "portal"
 urlpatterns = [
@@ -19,4 +19,6 @@ urlpatterns = [
     path("messages/<int:pk>/retry/", views.retry_message, name="retry"),
     path("messages/<int:pk>/cancel/", views.cancel_message, name="cancel"),
     path("test/", views.test_send, name="test"),
+    path("webhooks/", webhook_views.webhook_log, name="webhooks"),
+    path("webhooks/<int:pk>/replay/", webhook_views.replay_webhook, name="replay_webhook"),
 ]
