@@ -17,6 +17,7 @@ from . import wakeups
 from .inserts import insert_many, insert_message
 from .models import Kind, Message
 from .routing import forget_senders, route
+from .tracking.links import urls_to_store
 from .validation import (
     InvalidMessage,
     check_header_value,
@@ -174,6 +175,7 @@ def build_message(
         attachments=attachments,
         idempotency_key=idempotency_key or None,
         track=track,
+        tracked_urls=urls_to_store(html or "", track),
         unsubscribe_url=unsubscribe_url,
         next_attempt_at=now,
         deadline=now + timedelta(seconds=settings.DELIVERY_MAX_AGE),
