@@ -19,6 +19,7 @@ from .lifecycle import transitions
 from .lifecycle.transitions import CannotCancel, new_message
 from .models import Kind, Message
 from .routing import route
+from .tracking.links import urls_to_store
 from .validation import (
     InvalidMessage,
     check_header_value,
@@ -156,6 +157,9 @@ def _holders_of_keys(built: list[Message]) -> dict[str, Message]:
     return {m.idempotency_key: m for m in Message.objects.filter(idempotency_key__in=keys)}
 
 
+ADDRESS_FIELDS = ("to", "cc", "bcc", "reply_to")
+
+
 def build_message(
     *, to, subject, text=None, html=None, kind=Kind.TRANSACTIONAL, from_email=None, cc=(),
     bcc=(), reply_to=(), headers=None, integration=None, attachments=None,
@@ -171,10 +175,8 @@ def build_message(
     subject, text, html = (None if v is None else str(v) for v in (subject, text, html))
     kind = str(kind)
     idempotency_key = None if idempotency_key is None else str(idempotency_key)
-    to = normalize_addresses("to", to, required=True)
-    cc = normalize_addresses("cc", cc)
-    bcc = normalize_addresses("bcc", bcc)
-    reply_to = normalize_addresses("reply_to", reply_to)
+    given = zip(ADDRESS_FIELDS, (to, cc, bcc, reply_to), strict=True)
+    to, cc, bcc, reply_to = (normalize_addresses(f, v, required=f == "to") for f, v in given)
     subject = check_header_value("subject", subject or "")
     if from_email:
         from_email = normalize_address("from_email", from_email)
@@ -189,19 +191,17 @@ def build_message(
     chosen = _route(routes, kind=kind, from_email=from_email, integration=integration)
     _check_lengths(subject=subject, from_email=chosen.from_email,
                    idempotency_key=idempotency_key, unsubscribe_url=unsubscribe_url)
+    tracked = _tracked(track, kind, chosen.integration)
     return new_message(
         kind=kind,
         integration=chosen.integration,
         integration_pinned=chosen.pinned,
         from_email=chosen.from_email,
         to=to, cc=cc, bcc=bcc, reply_to=reply_to,
-        subject=subject,
-        text=text or "",
-        html=html or "",
-        headers=headers,
-        attachments=attachments,
-        idempotency_key=idempotency_key or None,
-        track=_tracked(track, kind, chosen.integration),
+        subject=subject, text=text or "", html=html or "",
+        headers=headers, attachments=attachments, idempotency_key=idempotency_key or None,
+        track=tracked,
+        tracked_urls=urls_to_store(html or "", tracked),
         unsubscribe_url=unsubscribe_url,
         priority=check_priority(priority, kind),
         send_at=check_send_at(send_at),

@@ -45,6 +45,10 @@ class Message(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     # Open and click tracking for this message (also switched off by TRACKING_ENABLED).
     track = models.BooleanField(default=True)
+    # Where each tracked link of `html` leads, in link order (a click token signs the index):
+    # found when the message is queued, so a click is one lookup and never parses HTML.
+    # None when the message was queued untracked.
+    tracked_urls = models.JSONField(null=True, blank=True, default=None)
     # Marketing mail only: sent as List-Unsubscribe with one-click POST (RFC 8058).
     unsubscribe_url = models.URLField(max_length=2000, blank=True)
     first_opened_at = models.DateTimeField(null=True, blank=True)

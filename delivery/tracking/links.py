@@ -8,14 +8,19 @@ from django.urls import reverse
 
 from delivery.models import Message
 
-from .rewrite import Link, add_tracking
+from .finder import Link, find_links, tracked_urls
+from .rewrite import add_tracking
 
 CLICK_SALT = "notifuse-smtp.tracking.click"
 OPEN_SALT = "notifuse-smtp.tracking.open"
+# Primary keys are PostgreSQL bigints: a larger number in a token is no message at all.
+LARGEST_ID = 2**63 - 1
 
 
-def click_token(message_id: int, index: int) -> str:
-    return signing.dumps([message_id, index], salt=CLICK_SALT, compress=True)
+def click_token(message_id: int, index: int, signer: signing.Signer | None = None) -> str:
+    """signing.dumps(); a message's links can share one `signer`, which is not free to make."""
+    signer = signer or signing.TimestampSigner(salt=CLICK_SALT)
+    return signer.sign_object([message_id, index], compress=True)
 
 
 def open_token(message_id: int) -> str:
@@ -25,29 +30,48 @@ def open_token(message_id: int) -> str:
 def read_click_token(token: str) -> tuple[int, int] | None:
     try:
         message_id, index = signing.loads(token, salt=CLICK_SALT)
-    except (signing.BadSignature, ValueError, TypeError):
+        message_id, index = int(message_id), int(index)
+    except (signing.BadSignature, ValueError, TypeError, OverflowError):
         return None
-    return int(message_id), int(index)
+    if not (0 < message_id <= LARGEST_ID and 0 <= index):
+        return None
+    return message_id, index
 
 
 def read_open_token(token: str) -> int | None:
     try:
-        return int(signing.loads(token, salt=OPEN_SALT))
-    except (signing.BadSignature, ValueError, TypeError):
+        message_id = int(signing.loads(token, salt=OPEN_SALT))
+    except (signing.BadSignature, ValueError, TypeError, OverflowError):
         return None
+    return message_id if 0 < message_id <= LARGEST_ID else None
 
 
 def _absolute(path: str) -> str:
     return settings.TRACKING_BASE_URL.rstrip("/") + path
 
 
+def urls_to_store(html: str, track: bool) -> list[str] | None:
+    """The value of Message.tracked_urls for a new message: None when it is not tracked."""
+    if not (html and track and settings.TRACKING_ENABLED):
+        return None
+    return tracked_urls(html)
+
+
 def tracked_html(message: Message) -> str:
     """The HTML to send: with tracking when it is on globally and for this message."""
     if not (message.html and message.track and settings.TRACKING_ENABLED):
         return message.html
+    found = find_links(message.html)
+    # A click finds its URL in tracked_urls by index: links are rewritten only when that
+    # list is the one found now (not for a message queued while tracking was off).
+    same = [link.url for link in found.links] == message.tracked_urls
+
+    # One reverse() and one signer for all links: a large message has thousands.
+    before, _, after = _absolute(reverse("tracking:click", args=["-"])).rpartition("-")
+    signer = signing.TimestampSigner(salt=CLICK_SALT)
 
     def click_url(link: Link) -> str:
-        return _absolute(reverse("tracking:click", args=[click_token(message.pk, link.index)]))
+        return before + click_token(message.pk, link.index, signer) + after
 
     pixel = _absolute(reverse("tracking:open", args=[open_token(message.pk)]))
-    return add_tracking(message.html, click_url, pixel)
+    return add_tracking(message.html, found, click_url, pixel, links=None if same else [])

@@ -15,9 +15,10 @@ from django.views.decorators.http import require_GET
 
 from delivery.models import Message, TrackingEvent
 
+from .finder import TRACKED_SCHEMES, parse_url
 from .links import read_click_token, read_open_token
-from .rewrite import trackable_url
 
+URL_LENGTH = TrackingEvent._meta.get_field("url").max_length
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
@@ -28,12 +29,17 @@ def click(request, token: str):
     if decoded is None:
         raise Http404("unknown link")
     message_id, index = decoded
-    html = Message.objects.filter(pk=message_id).values_list("html", flat=True).first()
-    url = trackable_url(html, index) if html else None
-    if url is None:
+    urls = Message.objects.filter(pk=message_id).values_list("tracked_urls", flat=True).first()
+    url = urls[index] if urls and index < len(urls) else None
+    location = None if url is None else _location(url)
+    if location is None:
         raise Http404("unknown link")
     _record(request, message_id, TrackingEvent.Kind.CLICK, url)
-    return HttpResponseRedirect(as_uri(url))
+    response = HttpResponseRedirect(location)
+    # As the URL standard writes it: Django's iri_to_uri() would also escape characters
+    # such as "|" that browsers send as they are, making it another URL.
+    response["Location"] = location
+    return response
 
 
 @require_GET
@@ -61,12 +67,23 @@ def as_uri(url: str) -> str:
     return iri_to_uri(urlunsplit(parts._replace(netloc=netloc)))
 
 
+def _location(url: str) -> str | None:
+    """The Location for a stored URL, or None for one no browser would follow (stored before
+    URLs were checked)."""
+    try:
+        parsed = parse_url(url if url.isascii() else as_uri(url))
+    except ValueError:  # urlsplit() refuses some malformed hosts
+        return None
+    return parsed.href if parsed and parsed.protocol in TRACKED_SCHEMES else None
+
+
 def _record(request, message_id: int, kind: str, url: str) -> None:
     ip = request.META.get("REMOTE_ADDR") if settings.TRACKING_STORE_IP else None
     TrackingEvent.objects.create(
         message_id=message_id,
         kind=kind,
-        url=url,
+        # The redirect goes to the whole URL; the event keeps what fits its column.
+        url=url[:URL_LENGTH],
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
         ip=ip or None,
     )
