@@ -10,6 +10,7 @@ from notifuse_smtp import admin_base
 from .lifecycle.transitions import CannotCancel, cancel, staff_retry
 from .models import Message, SendAttempt
 from .permissions import CANCEL_MESSAGES, RETRY_MESSAGES
+from .suppression_admin import FeedbackInline
 
 
 class SendAttemptInline(admin.TabularInline):
@@ -40,7 +41,7 @@ class MessageAdmin(admin_base.ModelAdmin):
     search_fields = ("subject", "to", "from_email")
     list_select_related = ("integration",)
     date_hierarchy = "created_at"
-    inlines = (SendAttemptInline,)
+    inlines = (SendAttemptInline, FeedbackInline)
     actions = ("retry_messages", "cancel_messages")
     readonly_fields = [field.name for field in Message._meta.fields]
 

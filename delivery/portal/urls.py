@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import suppressions, views
 
 app_name = "portal"
 urlpatterns = [
@@ -15,4 +15,11 @@ urlpatterns = [
     path("messages/<int:pk>/retry/", views.retry_message, name="retry"),
     path("messages/<int:pk>/cancel/", views.cancel_message, name="cancel"),
     path("test/", views.test_send, name="test"),
+    path("suppressions/", suppressions.suppression_list, name="suppressions"),
+    path("suppressions/add/", suppressions.add_suppression, name="suppression_add"),
+    path("suppressions/<int:pk>/remove/", suppressions.remove_suppression,
+         name="suppression_remove"),
+    path("suppressions/import/", suppressions.import_suppressions, name="suppression_import"),
+    path("suppressions/export.csv", suppressions.export_suppressions,
+         name="suppression_export"),
 ]

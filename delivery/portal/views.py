@@ -60,6 +60,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "attempts": message.attempts.order_by("number", "pk"),
         "attachments": [_attachment(a) for a in message.attachments],
         "clicks": message.events.filter(kind="click").order_by("-created_at")[:20],
+        "feedback": message.feedback.order_by("created_at", "pk"),
         "section": "messages",
     })
 
