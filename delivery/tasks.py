@@ -15,3 +15,10 @@ def drain_integration(integration_id: int) -> int:
 @shared_task(name="delivery.tasks.sweep_outbox", ignore_result=True)
 def sweep_outbox() -> dict[str, int]:
     return sweeper.sweep()
+
+
+@shared_task(name="delivery.tasks.poll_bounces", ignore_result=True)
+def poll_bounces() -> list[str]:
+    from .bounces.polling import poll_all
+
+    return [result.summary() for result in poll_all()]

@@ -211,6 +211,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.tasks.sweep_outbox",
         "schedule": DELIVERY_SWEEP_SECONDS,
     },
+    "poll-bounces": {
+        "task": "delivery.tasks.poll_bounces",
+        "schedule": BOUNCE_POLL_SECONDS,
+    },
 }
 
 # Marked POST parameters and variables (integration secrets, the Gmail code) are hidden in
