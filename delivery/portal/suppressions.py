@@ -39,7 +39,7 @@ class AddForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV with an `address` column (`scope` and `note` "
+    file = forms.FileField(help_text="CSV with an address column (scope and note "
                            "optional), or one address a line.")
     scope = forms.ChoiceField(choices=SuppressionScope.choices, initial=SuppressionScope.ALL,
                               help_text="For rows that name none.")

@@ -17,7 +17,7 @@ from delivery.lifecycle import transitions
 from delivery.lifecycle.transitions import staff_retry
 from integrations.diagnostic_runs import QuotaExceeded, run_integration_test
 
-from . import queries
+from . import chart, queries
 from .forms import LogFilterForm, TestSendForm
 
 PAGE_SIZE = 50
@@ -29,8 +29,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Health and 24-hour counts per integration, and the queue at a glance."""
     now = queries.now()
     return render(request, "portal/dashboard.html", {
-        "integrations": queries.integration_health(now),
+        "integrations": chart.attach_feedback_rates(queries.integration_health(now), now),
         "queue": queries.queue_state(now),
+        "chart": chart.hourly_chart(now),
         "section": "dashboard",
     })
 
