@@ -13,6 +13,7 @@ from .admin_display import DISPLAY_FIELDS, MessageDisplay, fieldsets_for
 from .lifecycle.transitions import CannotCancel, cancel, staff_retry
 from .models import Message, SendAttempt
 from .permissions import CANCEL_MESSAGES, RETRY_MESSAGES
+from .suppression_admin import FeedbackInline
 
 
 class SendAttemptInline(admin.TabularInline):
@@ -43,7 +44,7 @@ class MessageAdmin(MessageDisplay, admin_base.ModelAdmin):
     search_fields = ("subject", "to", "from_email")
     list_select_related = ("integration",)
     date_hierarchy = "created_at"
-    inlines = (SendAttemptInline,)
+    inlines = (SendAttemptInline, FeedbackInline)
     actions = ("retry_messages", "cancel_messages")
     readonly_fields = DISPLAY_FIELDS
     # Counting every match of a 5-million-row table on each list page is not worth it.

@@ -16,8 +16,9 @@ from notifuse_smtp.caching import RecentAnswers
 from . import wakeups
 from .inserts import insert_many, insert_message
 from .lifecycle import transitions
+from .lifecycle.suppression import apply_suppressions
 from .lifecycle.transitions import CannotCancel, new_message
-from .models import Kind, Message
+from .models import Kind, Message, Status
 from .routing import route
 from .tracking.links import urls_to_store
 from .validation import (
@@ -31,7 +32,14 @@ from .validation import (
     normalize_addresses,
 )
 
-__all__ = ["CannotCancel", "InvalidMessage", "cancel", "send_bulk", "send_email"]
+__all__ = ["CannotCancel", "InvalidMessage", "QueuedMessages", "cancel", "send_bulk",
+           "send_email"]
+
+
+class QueuedMessages(list):
+    """What send_bulk returns: the messages, and how many recipients were suppressed."""
+
+    suppressed: int = 0
 
 
 def send_email(
@@ -60,6 +68,7 @@ def send_email(
     normal) orders an integration's due mail; `send_at` (aware) holds the message until then.
     Raises `InvalidMessage` (a ValueError naming the field) and stores nothing when the input
     is refused. With an `idempotency_key` already used, returns that message unchanged.
+    Suppressed recipients are recorded, not sent to (`suppressed` when nobody is left).
     """
     existing = _already_queued(idempotency_key)
     if existing is not None:
@@ -70,6 +79,15 @@ def send_email(
         attachments=attachments, idempotency_key=idempotency_key, track=track,
         unsubscribe_url=unsubscribe_url, priority=priority, send_at=send_at,
     )
+    apply_suppressions([message])
+    stored = _insert(message, idempotency_key)
+    if stored is message and message.status == Status.QUEUED:
+        wakeups.publish_on_commit(message.integration_id)
+    return stored
+
+
+def _insert(message: Message, idempotency_key: str | None) -> Message:
+    """Store the message; with a key a concurrent call just used, return that call's."""
     try:
         if idempotency_key and transaction.get_connection().in_atomic_block:
             # A duplicate key must not break the caller's transaction: try it in a savepoint.
@@ -82,7 +100,6 @@ def send_email(
         if idempotency_key:
             return Message.objects.get(idempotency_key=idempotency_key)
         raise
-    wakeups.publish_on_commit(message.integration_id)
     return message
 
 
@@ -110,10 +127,12 @@ def _already_queued(idempotency_key: str | None) -> Message | None:
 def send_bulk(
     messages, *, kind: str = Kind.MARKETING, chunk_size: int = 1000,
     priority: int | str | None = None, send_at: datetime | None = None,
-) -> list[Message]:
+) -> QueuedMessages:
     """Queue many messages (dicts of `send_email` arguments) with one insert per chunk.
 
     `kind`, `priority` and `send_at` apply to every message that does not set its own.
+    Returns the messages (a list) whose `suppressed` says how many recipients were on the
+    suppression list (recorded in each message, not sent to).
     """
     routes: dict = {}
     defaults = {"kind": kind, "priority": priority, "send_at": send_at}
@@ -121,14 +140,16 @@ def send_bulk(
     return queue_built(built, chunk_size=chunk_size)
 
 
-def queue_built(built: list[Message], *, chunk_size: int = 1000) -> list[Message]:
+def queue_built(built: list[Message], *, chunk_size: int = 1000) -> QueuedMessages:
     """Insert messages made by `build_message`, then wake each integration once.
 
     As with send_email, a message whose idempotency key is already used (stored, or earlier
     in `built`) is not inserted: the message holding the key takes its place in the result.
+    Suppressed recipients are recorded as send_email does; the result's `suppressed` counts
+    them.
     """
     created: list[Message] = []
-    queued: list[Message] = []
+    queued = QueuedMessages()
     with transaction.atomic():
         holders = _holders_of_keys(built)
         for message in built:
@@ -140,9 +161,10 @@ def queue_built(built: list[Message], *, chunk_size: int = 1000) -> list[Message
                 holders[key] = message
             created.append(message)
             queued.append(message)
+        queued.suppressed = apply_suppressions(created)
         for start in range(0, len(created), chunk_size):
             insert_many(created[start : start + chunk_size], read_ids=True)
-    per_integration = Counter(m.integration_id for m in created)
+    per_integration = Counter(m.integration_id for m in created if m.status == Status.QUEUED)
     for integration_id, count in per_integration.items():
         wakeups.publish_bulk_on_commit(integration_id, count)
     return queued

@@ -16,6 +16,8 @@ class Status(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    # Every recipient is on the suppression list: nothing was sent (see Message.suppressed).
+    SUPPRESSED = "suppressed", "Suppressed"
 
 
 class Priority(models.IntegerChoices):
@@ -39,3 +41,24 @@ class Stage(models.TextChoices):
     MAIL = "mail", "MAIL FROM"
     RCPT = "rcpt", "RCPT TO"
     DATA = "data", "DATA"
+
+
+class SuppressionReason(models.TextChoices):
+    HARD_BOUNCE = "hard_bounce", "Hard bounce"
+    COMPLAINT = "complaint", "Complaint"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribe"
+    SOFT_BOUNCE_SCORE = "soft_bounce_score", "Soft-bounce score"
+    MANUAL = "manual", "Manual"
+
+
+class SuppressionScope(models.TextChoices):
+    MARKETING = "marketing", "Marketing mail"
+    ALL = "all", "All mail"
+
+
+class FeedbackKind(models.TextChoices):
+    """What came back about a message after the server took it."""
+
+    BOUNCE = "bounce", "Bounce"
+    COMPLAINT = "complaint", "Complaint"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribe"

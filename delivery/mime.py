@@ -22,7 +22,7 @@ from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT, utf8_chars
 from django.core.mail.utils import DNS_NAME
 
 from .models import Kind, Message
-from .tracking.links import tracked_html
+from .tracking.links import hosted_unsubscribe_url, tracked_html
 
 
 def message_id(message: Message) -> str:
@@ -93,14 +93,13 @@ def _inline_part(item: dict, content: bytes) -> MIMEBase:
 
 
 def _unsubscribe(message: Message) -> dict[str, str]:
-    """RFC 8058 one-click unsubscribe headers, for marketing mail only."""
+    """RFC 8058 one-click unsubscribe headers, for marketing mail only: the message's own
+    URL, else DEFAULT_UNSUBSCRIBE_URL, else this service's hosted one-click page."""
     if message.kind != Kind.MARKETING:
         return {}
     url = message.unsubscribe_url or settings.DEFAULT_UNSUBSCRIBE_URL.replace(
         "{message_id}", str(message.pk)
-    )
-    if not url:
-        return {}
+    ) or hosted_unsubscribe_url(message)
     return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 

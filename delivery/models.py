@@ -6,13 +6,23 @@ from django.db import models
 from django.db.models import F, Q
 
 from .api_keys import ApiKey
-from .choices import Kind, Priority, Stage, Status
+from .choices import (
+    FeedbackKind,
+    Kind,
+    Priority,
+    Stage,
+    Status,
+    SuppressionReason,
+    SuppressionScope,
+)
 from .conditions import MessageQuerySet
 from .webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 # ApiKey and the webhook models are defined beside their code and registered here.
 __all__ = [
-    "ApiKey", "Kind", "Message", "Priority", "SendAttempt", "Stage", "Status", "TrackingEvent",
+    "ApiKey", "BounceMailbox", "BounceScore", "FeedbackEvent", "FeedbackKind", "Kind",
+    "Message", "Priority", "SendAttempt", "Stage", "Status", "Suppression",
+    "SuppressionReason", "SuppressionScope", "TrackingEvent",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]
 
@@ -67,6 +77,9 @@ class Message(models.Model):
     # Recipients already accepted by the server: a retry never sends to them again.
     delivered_to = models.JSONField(default=list, blank=True)
     refused_recipients = models.JSONField(default=dict, blank=True)
+    # Recipients on the suppression list when the message was queued: {address: reason}.
+    # They are never sent to; a message with nobody else ends as `suppressed`.
+    suppressed_recipients = models.JSONField(default=dict, blank=True)
     last_error = models.TextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -165,3 +178,81 @@ class TrackingEvent(models.Model):
     class Meta:
         ordering = ("created_at", "pk")
         indexes = [models.Index(fields=("message", "kind"), name="event_message_kind")]
+
+
+class FeedbackEvent(models.Model):
+    """What came back about a sent message for one recipient: a bounce, a complaint, an
+    unsubscribe (opens and clicks are TrackingEvents)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="feedback")
+    recipient = models.CharField(max_length=320)
+    kind = models.CharField(max_length=12, choices=FeedbackKind.choices)
+    # Bounces: "hard" (the address does not exist) or "soft" (full, blocked, later).
+    bounce_type = models.CharField(max_length=4, blank=True)
+    enhanced_code = models.CharField("enhanced status code", max_length=16, blank=True)
+    diagnostic = models.TextField(blank=True)
+    # The report as it arrived (bytes decoded as UTF-8 with replacement), for staff to read.
+    report = models.TextField(blank=True)
+    # SHA-256 of the raw report: the same report read twice (a second poll, a second worker,
+    # a mailbox whose UIDVALIDITY changed) is one event.
+    report_digest = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("created_at", "pk")
+        indexes = [models.Index(fields=("kind", "created_at"), name="feedback_kind_created")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=("report_digest", "recipient", "kind"),
+                condition=~Q(report_digest=""),
+                name="feedback_report_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.bounce_type} for {self.recipient} (message {self.message_id})"
+
+
+class Suppression(models.Model):
+    """An address this service does not mail: marketing only, or all mail."""
+
+    # Normalised (delivery.suppressions.normalize): lower case, the domain as its A-label.
+    address = models.CharField(max_length=320, unique=True)
+    reason = models.CharField(max_length=20, choices=SuppressionReason.choices)
+    scope = models.CharField(max_length=10, choices=SuppressionScope.choices)
+    # The cause: the event (bounce, complaint, unsubscribe) and its message, or a person.
+    event = models.ForeignKey(FeedbackEvent, null=True, blank=True, on_delete=models.SET_NULL)
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    created_by = models.CharField(max_length=150, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+        # Removing a suppression lets mail go to the address again: granted on its own.
+        permissions = [("remove_suppression", "Can remove suppressed addresses")]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.reason}, {self.scope})"
+
+
+class BounceScore(models.Model):
+    """Mailman's bounce score for an address: soft bounces add up, at most once a day."""
+
+    address = models.CharField(max_length=320, unique=True)
+    score = models.FloatField(default=0.0)
+    last_bounce_on = models.DateField()
+
+
+class BounceMailbox(models.Model):
+    """Where polling an integration's bounce mailbox got to: nothing is read twice."""
+
+    integration = models.OneToOneField("integrations.SmtpIntegration", on_delete=models.CASCADE,
+                                       related_name="bounce_mailbox")
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # What the last poll found: {"reports": n, "events": n, "ignored": n, "unmatched": n}.
+    last_counts = models.JSONField(default=dict, blank=True)

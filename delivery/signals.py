@@ -1,8 +1,10 @@
 """Django signals for app code: what happened to its mail, sent after the change commits.
 
 Connect a receiver as usual (`message_sent.connect(handler)`); every signal is sent with
-`sender=Message` once the database change it reports is committed, so a receiver that reads
-the message sees it, and a rolled-back change sends nothing. Arguments (keyword):
+`sender=Message` (`recipient_suppressed`: `sender=Suppression`) once the database change it
+reports is committed, so a receiver that reads the message sees it, and a rolled-back change
+sends nothing. Each is sent once per event: a report read twice sends nothing the second
+time. Arguments (keyword):
 
 - `message_sent`: `message`, `recipients` (the addresses this try reached).
 - `message_failed`: `message`, `reason` (the final error, as in the log).
@@ -11,8 +13,13 @@ the message sees it, and a rolled-back change sends nothing. Arguments (keyword)
 - `message_complained`: `message`, `recipient`, `event`.
 - `message_opened`: `message`, `event`.
 - `link_clicked`: `message`, `url`, `event`.
-- `recipient_unsubscribed`: `address`, `message`, `scope`.
-- `recipient_suppressed`: `address`, `reason`, `scope`, `suppression`.
+- `recipient_unsubscribed`: `address` (normalised), `message`, `scope` ("marketing").
+- `recipient_suppressed`: `address` (normalised), `reason` (hard_bounce, complaint,
+  unsubscribe, soft_bounce_score, manual), `scope` ("marketing" or "all"), `suppression`
+  (the `delivery.Suppression`); sent when an address is put on the list or its entry widened.
+
+`message_bounced`, `message_complained` and `recipient_unsubscribed` come from
+`delivery.feedback`, `recipient_suppressed` from `delivery.suppressions`.
 
 A receiver that raises is logged and does not stop the others or the delivery that sent it
 (signals are sent with `send_robust`).

@@ -26,3 +26,10 @@ def deliver_webhook(delivery_id: int) -> str:
 @shared_task(name="delivery.tasks.sweep_webhooks", ignore_result=True)
 def sweep_webhooks() -> int:
     return webhook_sending.sweep()
+
+
+@shared_task(name="delivery.tasks.poll_bounces", ignore_result=True)
+def poll_bounces() -> list[str]:
+    from .bounces.polling import poll_all
+
+    return [result.summary() for result in poll_all()]

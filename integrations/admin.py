@@ -86,6 +86,12 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
             "use_for_transactional", "use_for_marketing", "track_transactional", "is_active",
             "rate_limit_per_minute", "rate_limit_per_day", "max_connections",
         )}),
+        ("Bounces and complaints", {
+            "fields": ("bounce_processing", "bounce_imap_host", "bounce_imap_port",
+                       "bounce_imap_username", "bounce_imap_password", "bounce_folder"),
+            "description": "Non-delivery reports and complaints come back to a mailbox; "
+            "read over IMAP, they suppress dead addresses and complainers.",
+        }),
         ("Health", {"fields": HEALTH_FIELDS}),
     )
 

@@ -16,6 +16,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from .bounce_mailbox import check_bounce_mailbox
 from .failures.catalog import failure, local_failure
 from .failures.errors import DeliveryError
 from .models import SmtpIntegration
@@ -23,11 +24,11 @@ from notifuse_smtp.addresses import envelope_address
 
 from .smtp_client import SmtpSession
 
-STEP_ORDER = ("dns", "connect", "tls", "ehlo", "token", "auth", "mail", "rcpt", "data")
+STEP_ORDER = ("dns", "connect", "tls", "ehlo", "token", "auth", "mail", "rcpt", "data", "imap")
 STEP_LABELS = {
     "dns": "Resolve host", "connect": "TCP connect", "tls": "TLS", "ehlo": "EHLO",
     "token": "OAuth2 token", "auth": "AUTH", "mail": "MAIL FROM", "rcpt": "RCPT TO",
-    "data": "DATA",
+    "data": "DATA", "imap": "Bounce mailbox (IMAP)",
 }
 
 
@@ -100,6 +101,10 @@ def run_diagnostics(
     steps = {name: Step(name) for name in STEP_ORDER}
     if integration.auth_type != "oauth2":
         del steps["token"]
+    if not integration.bounce_processing:
+        del steps["imap"]
+    else:
+        check_bounce_mailbox(integration, steps["imap"])
     if not _resolve(integration, steps["dns"]):
         return Report(list(steps.values()))
     session = SmtpSession(

@@ -52,6 +52,8 @@ class SmtpIntegrationForm(forms.ModelForm):
         # A preset may supply them; clean() still insists once the preset has had its turn.
         self.fields["host"].required = False
         self.fields["port"].required = False
+        # Left empty, the IMAP port is the model's default (993, implicit TLS).
+        self.fields["bounce_imap_port"].required = False
         for name in SECRET_FIELDS:
             self._make_write_only(name)
 
@@ -86,6 +88,9 @@ class SmtpIntegrationForm(forms.ModelForm):
         values = self._preset_values(cleaned)
         if values:
             self._apply_preset(cleaned, values)
+        if cleaned.get("bounce_imap_port") in ("", None):
+            cleaned["bounce_imap_port"] = SmtpIntegration._meta.get_field(
+                "bounce_imap_port").default
         self._require(cleaned, "host", "port")
         return cleaned
 

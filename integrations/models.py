@@ -38,7 +38,7 @@ REQUIRED_FIELDS = {
     ),
 }
 
-SECRET_FIELDS = ("password", "client_secret", "refresh_token")
+SECRET_FIELDS = ("password", "client_secret", "refresh_token", "bounce_imap_password")
 
 
 def wire_host_name(name: str) -> str:
@@ -128,6 +128,42 @@ class SmtpIntegration(models.Model):
         null=True,
         blank=True,
         help_text="Shared by all workers; mail over the limit waits, it is not failed.",
+    )
+
+    # Bounce processing: where non-delivery reports and complaints about this integration's
+    # mail arrive (delivery polls it; integrations.bounce_mailbox logs in).
+    bounce_processing = models.BooleanField(
+        "process bounces",
+        default=False,
+        help_text="Read bounces and complaints from a mailbox over IMAP (TLS, verified) "
+        "every BOUNCE_POLL_SECONDS. Only reports about this service's mail are touched.",
+    )
+    bounce_imap_host = models.CharField(
+        "IMAP host",
+        max_length=255,
+        blank=True,
+        help_text="Empty: the provider's IMAP host for OAuth2 (outlook.office365.com, "
+        "imap.gmail.com), else the SMTP host.",
+    )
+    bounce_imap_port = models.PositiveIntegerField(
+        "IMAP port",
+        default=993,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+        help_text="993: implicit TLS. 143: STARTTLS, required.",
+    )
+    bounce_imap_username = models.CharField(
+        "IMAP username",
+        max_length=320,
+        blank=True,
+        help_text="Empty: the integration's own mailbox and credentials (OAuth2: its token).",
+    )
+    bounce_imap_password = SecretTextField("IMAP password", blank=True, default="")
+    bounce_folder = models.CharField(
+        "folder for processed reports",
+        max_length=255,
+        blank=True,
+        help_text="Processed reports are moved there. Empty: they stay in the inbox, flagged. "
+        "Nothing is ever deleted.",
     )
 
     # Health: set by a configuration failure, cleared by the next success.

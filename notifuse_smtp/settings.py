@@ -225,6 +225,18 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="delivery.backends.QueuedEmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="")
 
+# --- Bounces, complaints and the suppression list -----------------------------------------
+# Beat polls every integration's bounce mailbox this often.
+BOUNCE_POLL_SECONDS = env.float("BOUNCE_POLL_SECONDS", default=300.0)
+# Soft bounces score as Mailman scores them (0.5 each, once a day per address; a score
+# older than BOUNCE_SCORE_STALE_DAYS starts again); at the threshold the address is suppressed.
+BOUNCE_SCORE_THRESHOLD = env.float("BOUNCE_SCORE_THRESHOLD", default=5.0)
+BOUNCE_SCORE_STALE_DAYS = env.int("BOUNCE_SCORE_STALE_DAYS", default=7)
+# The reasons that also stop transactional mail (scope "all"); the others stop marketing only.
+SUPPRESS_TRANSACTIONAL_FOR = env.list("SUPPRESS_TRANSACTIONAL_FOR", default=["hard_bounce"])
+# The IMAP flag a processed report gets when its integration names no folder to move it to.
+BOUNCE_PROCESSED_FLAG = env.str("BOUNCE_PROCESSED_FLAG", default="\\Flagged")
+
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {
         "task": "delivery.tasks.sweep_outbox",
@@ -233,6 +245,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhooks": {
         "task": "delivery.tasks.sweep_webhooks",
         "schedule": DELIVERY_SWEEP_SECONDS,
+    },
+    "poll-bounces": {
+        "task": "delivery.tasks.poll_bounces",
+        "schedule": BOUNCE_POLL_SECONDS,
     },
 }
 

@@ -17,7 +17,10 @@ STATE_FIELDS = frozenset({
 })
 # Calls that take these names as keywords only to read (filters and lookups).
 READS = frozenset({"filter", "exclude", "get", "Q", "first", "exists", "count", "values",
-                   "values_list", "only", "defer", "order_by"})
+                   "values_list", "only", "defer", "order_by",
+                   # Sending a signal hands values to receivers: `message_bounced` carries the
+                   # bounce's enhanced code as `status`, which writes nothing.
+                   "send_after_commit"})
 # Modules whose "status" is not a message's: RFC 9457 problem details have a `status` member.
 NOT_MESSAGE_STATE = {"delivery/http_api/problems.py"}
 MAX_FUNCTION_LINES = 50

@@ -176,8 +176,10 @@ def _next_state(
 
 
 def pending_recipients(message: Message) -> list[str]:
-    """Envelope recipients still to be tried: not yet accepted, not permanently refused."""
-    done = {a.lower() for a in [*message.delivered_to, *message.refused_recipients]}
+    """Envelope recipients still to be tried: not yet accepted, not permanently refused, not
+    suppressed when the message was queued."""
+    done = {a.lower() for a in [*message.delivered_to, *message.refused_recipients,
+                                *message.suppressed_recipients]}
     return [a for a in message.all_recipients if a.lower() not in done]
 
 

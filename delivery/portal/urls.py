@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import message_files, views, webhook_views
+from . import message_files, suppressions, views, webhook_views
 
 app_name = "portal"
 urlpatterns = [
@@ -21,4 +21,11 @@ urlpatterns = [
     path("test/", views.test_send, name="test"),
     path("webhooks/", webhook_views.webhook_log, name="webhooks"),
     path("webhooks/<int:pk>/replay/", webhook_views.replay_webhook, name="replay_webhook"),
+    path("suppressions/", suppressions.suppression_list, name="suppressions"),
+    path("suppressions/add/", suppressions.add_suppression, name="suppression_add"),
+    path("suppressions/<int:pk>/remove/", suppressions.remove_suppression,
+         name="suppression_remove"),
+    path("suppressions/import/", suppressions.import_suppressions, name="suppression_import"),
+    path("suppressions/export.csv", suppressions.export_suppressions,
+         name="suppression_export"),
 ]

@@ -17,7 +17,7 @@ from delivery.lifecycle import transitions
 from delivery.lifecycle.transitions import staff_retry
 from integrations.diagnostic_runs import QuotaExceeded, run_integration_test
 
-from . import export, keyset, message_files, queries
+from . import chart, export, keyset, message_files, queries
 from .access import VIEW_SENDERS, integration_viewers_only, may_view
 from .forms import LogFilterForm, TestSendForm
 
@@ -38,8 +38,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Health and 24-hour counts per integration, and the queue at a glance."""
     now = queries.now()
     return render(request, "portal/dashboard.html", {
-        "integrations": queries.integration_health(now),
+        "integrations": chart.attach_feedback_rates(queries.integration_health(now), now),
         "queue": queries.queue_state(now),
+        "chart": chart.hourly_chart(now),
         "section": "dashboard",
     })
 
@@ -97,6 +98,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "attachments": [message_files.attachment_summary(index, stored)
                         for index, stored in enumerate(message.attachments)],
         "clicks": message.events.filter(kind="click").order_by("-created_at")[:20],
+        "feedback": message.feedback.order_by("created_at", "pk"),
         "section": "messages",
     })
     response["Content-Security-Policy"] = PAGE_POLICY

@@ -75,3 +75,26 @@ def tracked_html(message: Message) -> str:
 
     pixel = _absolute(reverse("tracking:open", args=[open_token(message.pk)]))
     return add_tracking(message.html, found, click_url, pixel, links=None if same else [])
+
+
+UNSUBSCRIBE_SALT = "notifuse-smtp.unsubscribe"
+
+
+def unsubscribe_token(message: Message) -> str:
+    """Names the message and its `to` recipients; signed, so it cannot be made up or edited."""
+    return signing.dumps([message.pk, message.to], salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def read_unsubscribe_token(token: str) -> tuple[int, list[str]] | None:
+    try:
+        message_id, recipients = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+        return None
+    return int(message_id), recipients
+
+
+def hosted_unsubscribe_url(message: Message) -> str:
+    """This service's own RFC 8058 one-click URL for `message` (on TRACKING_BASE_URL)."""
+    return _absolute(reverse("tracking:unsubscribe", args=[unsubscribe_token(message)]))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from integrations.providers import google, microsoft, sendgrid, ses
 
-from . import exceptions, local, smtp
+from . import exceptions, imap, local, smtp
 from .errors import DeliveryError, parse_enhanced_code
 from .rules import Context, Rule
 
@@ -31,6 +31,7 @@ RULES: tuple[Rule, ...] = (
     *smtp.FALLBACKS,
     *exceptions.RULES,
     *local.RULES,
+    *imap.RULES,
 )
 _BY_ID = {rule.id: rule for rule in RULES}
 _READING_REPLIES = tuple(rule for rule in RULES if rule.reads_replies)

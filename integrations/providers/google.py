@@ -73,4 +73,10 @@ TOKEN_RULES: tuple[Rule, ...] = (
            says="Google returned no refresh token"),
 )
 
-RULES = SMTP_RULES + TOKEN_RULES
+# The bounce mailbox: the same refresh token reads it over IMAP.
+IMAP_RULES: tuple[Rule, ...] = (
+    Rule("google.imap-login", C, "The refresh token must carry the https://mail.google.com/ "
+         "scope (authorise again with the Gmail helper), and IMAP must be on in the mailbox's "
+         "Gmail settings."),
+)
+RULES = SMTP_RULES + TOKEN_RULES + IMAP_RULES

@@ -142,4 +142,12 @@ TOKEN_RULES: tuple[Rule, ...] = (
            "authority host only, such as https://login.microsoftonline.com, without a path)."),
 )
 
-RULES = SMTP_RULES + TOKEN_RULES
+# The bounce mailbox: the same app reads it over IMAP with the same token.
+IMAP_RULES: tuple[Rule, ...] = (
+    Rule("microsoft.imap-login", C, "Give the app the IMAP.AccessAsApp application permission "
+         "(Office 365 Exchange Online) with admin consent, register its service principal in "
+         "Exchange (New-ServicePrincipal) and grant it FullAccess to the mailbox "
+         "(Add-MailboxPermission); IMAP must be enabled for the mailbox (Set-CASMailbox "
+         "-ImapEnabled $true)."),
+)
+RULES = SMTP_RULES + TOKEN_RULES + IMAP_RULES

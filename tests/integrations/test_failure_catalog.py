@@ -23,7 +23,7 @@ from tests.support.hints_shown import Shown, exercised, strays
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 APPS = ("integrations", "delivery", "senders", "notifuse_smtp")
-KINDS = ("smtp.", "exception.", "local.", *(f"{p.__name__.rsplit('.', 1)[1]}."
+KINDS = ("smtp.", "exception.", "local.", "imap.", *(f"{p.__name__.rsplit('.', 1)[1]}."
                                               for p in catalog.PROVIDERS))
 
 

@@ -31,7 +31,7 @@ class Command(BaseCommand):
         rows = self._read(file)
         self.routes: dict = {}
         self._check_every_row(rows, kind, from_email, integration)
-        queued = 0
+        queued = suppressed = 0
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
             try:
@@ -41,10 +41,15 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"{exc}; the {queued} message(s) before line {chunk[0][0]} stay queued"
                 ) from None
-            queued += len(queue_built(built))
+            result = queue_built(built)
+            queued += len(result)
+            suppressed += result.suppressed
             self._progress(queued, len(rows))
         self.stderr.write("")
-        self.stdout.write(self.style.SUCCESS(f"Queued {queued} message(s) from {file}."))
+        self.stdout.write(self.style.SUCCESS(
+            f"Queued {queued} message(s) from {file}; {suppressed} recipient(s) on the "
+            "suppression list were not sent to."
+        ))
 
     def _read(self, file: Path) -> list[tuple[int, dict]]:
         """Each row with the line it ends on (a quoted field may span several lines)."""

@@ -1,0 +1,139 @@
+"""The suppression list: add, remove and look up the addresses this service does not mail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+
+from notifuse_smtp.addresses import AddressError, envelope_address, normalize_address
+
+from .choices import Kind, SuppressionScope
+from .models import BounceScore, FeedbackEvent, Message, Suppression
+from .signals import recipient_suppressed, send_after_commit
+
+# Mailman's scores: a hard bounce counts 1, a soft one 0.5, at most one a day per address.
+SOFT_BOUNCE_SCORE = 0.5
+# Addresses looked up per query, and from how many the lookup sends them as one array.
+LOOKUP_CHUNK = 50_000
+ARRAY_LOOKUP_FROM = 100
+
+
+def normalize(address: str) -> str:
+    """The form addresses are compared in: the bare address, its domain as an IDNA A-label,
+    all in lower case. Raises AddressError for text that is no address."""
+    bare = envelope_address(address) if "@" in address else ""
+    if not bare or "@" not in bare:
+        raise AddressError(f"{address!r} is not an email address")
+    return bare.lower()
+
+
+def parse(raw: str) -> str:
+    """A staff-typed or imported address, validated, then normalised."""
+    return normalize(normalize_address(raw.strip()))
+
+
+def default_scope(reason: str) -> str:
+    """Transactional mail too for the reasons SUPPRESS_TRANSACTIONAL_FOR lists."""
+    widened = reason in settings.SUPPRESS_TRANSACTIONAL_FOR
+    return SuppressionScope.ALL if widened else SuppressionScope.MARKETING
+
+
+def suppress(
+    address: str, reason: str, *, scope: str | None = None, by: str = "",
+    event: FeedbackEvent | None = None, message: Message | None = None, note: str = "",
+) -> Suppression | None:
+    """Put `address` on the list; widen an entry that covers marketing only.
+
+    Returns the new or widened entry (and sends `recipient_suppressed` after commit), or None
+    when the address was already suppressed as widely.
+    """
+    address = normalize(address)
+    scope = scope or default_scope(reason)
+    fields = {"reason": reason, "scope": scope, "created_by": by[:150], "event": event,
+              "message": message, "note": note[:500]}
+    existing = Suppression.objects.filter(address=address).first()
+    if existing is not None:
+        if existing.scope == SuppressionScope.ALL or scope != SuppressionScope.ALL:
+            return None
+        for name, value in fields.items():
+            setattr(existing, name, value)
+        existing.save()
+        suppression = existing
+    else:
+        try:
+            with transaction.atomic():
+                suppression = Suppression.objects.create(address=address, **fields)
+        except IntegrityError:
+            return None  # suppressed a moment ago by another worker
+    send_after_commit(recipient_suppressed, Suppression, address=address, reason=reason,
+                      scope=scope, suppression=suppression)
+    return suppression
+
+
+def remove(address: str) -> bool:
+    """Take `address` off the list (and forget its bounce score): mail goes to it again."""
+    address = normalize(address)
+    BounceScore.objects.filter(address=address).delete()
+    return Suppression.objects.filter(address=address).delete()[0] > 0
+
+
+def score_soft_bounce(address: str, *, today: date | None = None) -> float:
+    """Add a soft bounce to the address's score (once a day); return the score."""
+    address = normalize(address)
+    today = today or date.today()
+    stale_before = today - timedelta(days=settings.BOUNCE_SCORE_STALE_DAYS)
+    with transaction.atomic():
+        score, created = BounceScore.objects.select_for_update().get_or_create(
+            address=address, defaults={"score": SOFT_BOUNCE_SCORE, "last_bounce_on": today})
+        if created:
+            return score.score
+        if score.last_bounce_on == today:
+            return score.score
+        if score.last_bounce_on < stale_before:
+            score.score = 0.0
+        score.score += SOFT_BOUNCE_SCORE
+        score.last_bounce_on = today
+        score.save()
+        return score.score
+
+
+def over_threshold(score: float) -> bool:
+    return score >= settings.BOUNCE_SCORE_THRESHOLD
+
+
+def suppressed_among(addresses: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """{normalised address: (reason, scope)} for the given addresses that are on the list."""
+    wanted = sorted({_normalized_or_none(a) for a in addresses} - {None})
+    found: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        found.update((a, (r, s)) for a, r, s in _listed(wanted[start:start + LOOKUP_CHUNK]))
+    return found
+
+
+def _listed(addresses: list[str]) -> list[tuple[str, str, str]]:
+    """One lookup. On PostgreSQL the addresses go as one array parameter: Django's `IN`
+    with tens of thousands of placeholders costs more to build than the query to run."""
+    if connection.vendor != "postgresql" or len(addresses) < ARRAY_LOOKUP_FROM:
+        rows = Suppression.objects.filter(address__in=addresses)
+        return list(rows.values_list("address", "reason", "scope"))
+    table = connection.ops.quote_name(Suppression._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT address, reason, scope FROM {table} WHERE address = ANY(%s)",
+                       [addresses])
+        return cursor.fetchall()
+
+
+def blocks(kind: str, scope: str) -> bool:
+    """Whether an entry of `scope` stops mail of `kind`: marketing stops at any entry."""
+    return kind == Kind.MARKETING or scope == SuppressionScope.ALL
+
+
+def _normalized_or_none(address: str) -> str | None:
+    try:
+        return normalize(address)
+    except (AddressError, UnicodeError):
+        return None
+

@@ -1,0 +1,41 @@
+"""The dashboard's 7-day chart and each integration's bounce and complaint rates."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from delivery import feedback
+from delivery.models import Message, Status
+from delivery.portal.chart import HOURS, hourly_chart
+from tests.factories import make_integration
+
+pytestmark = pytest.mark.django_db
+
+
+def _sent(integration, n: int) -> Message:
+    now = timezone.now()
+    return Message.objects.create(
+        integration=integration, from_email="app@example.com", to=[f"r{n}@example.org"],
+        subject="s", text="x", status=Status.SENT, sent_at=now, next_attempt_at=now,
+        deadline=now)
+
+
+def test_the_chart_counts_each_series_in_its_hour():
+    integration = make_integration()
+    messages = [_sent(integration, n) for n in range(4)]
+    feedback.record_bounce(messages[0], "r0@example.org", hard=True, digest="a")
+    feedback.record_complaint(messages[1], "r1@example.org", digest="b")
+    chart = hourly_chart(timezone.now())
+    totals = {line.key: line.total for line in chart["lines"]}
+    assert totals == {"sent": 4, "failed": 0, "bounced": 1, "complaints": 1}
+    assert all(len(line.points.split()) == HOURS for line in chart["lines"])
+
+
+def test_the_dashboard_shows_the_chart_and_the_rates(admin_client):
+    integration = make_integration()
+    messages = [_sent(integration, n) for n in range(4)]
+    feedback.record_bounce(messages[0], "r0@example.org", hard=True, digest="a")
+    page = admin_client.get("/portal/").content.decode()
+    assert 'id="hourly-chart"' in page and 'class="series-bounced"' in page
+    assert "25.0 % / 0.00 %" in page
