@@ -41,20 +41,23 @@ INSERT INTO delivery_message (
     click_count, attempt_count, attempts_before_retry, next_attempt_at, deadline,
     delivered_to, refused_recipients, last_error, created_at, updated_at, sent_at, failed_at,
     cancelled_by, first_opened_at)
-SELECT 'transactional', state.status, 30, %(first)s + n %% {integrations}, false,
+SELECT 'transactional', g.status, 30, %(first)s + n %% {integrations}, false,
     (ARRAY['support@example.com', 'billing@example.com', 'news@example.com'])[1 + n %% 3],
     jsonb_build_array('user' || n || '@example.org'), '[]', '[]', '[]',
     CASE WHEN n %% 10 = 3 THEN 'Invoice ' ELSE 'Message ' END || n, 'x', '', '{{}}', '[]',
-    true, '', 0, 0, 1, 0, at.created, at.created + interval '3 days', '[]', '{{}}',
-    CASE WHEN state.status = 'failed' THEN '550 5.1.1 No such user' ELSE '' END,
-    at.created, at.created,
-    CASE WHEN state.status = 'sent' THEN at.created + interval '2 seconds' END,
-    CASE WHEN state.status = 'failed' THEN at.created + interval '1 hour' END, '',
-    CASE WHEN n %% 7 = 0 AND state.status = 'sent' THEN at.created + interval '1 hour' END
-FROM generate_series(%(start)s, %(stop)s) AS n,
-    LATERAL (SELECT now() - interval '{days} days' * random() AS created) AS at,
-    LATERAL (SELECT CASE WHEN at.created > now() - interval '10 minutes' THEN 'queued'
-                         WHEN n %% 10 = 0 THEN 'failed' ELSE 'sent' END AS status) AS state
+    true, '', 0, 0, 1, 0, g.created, g.created + interval '3 days', '[]', '{{}}',
+    CASE WHEN g.status = 'failed' THEN '550 5.1.1 No such user' ELSE '' END,
+    g.created, g.created,
+    CASE WHEN g.status = 'sent' THEN g.created + interval '2 seconds' END,
+    CASE WHEN g.status = 'failed' THEN g.created + interval '1 hour' END, '',
+    CASE WHEN n %% 7 = 0 AND g.status = 'sent' THEN g.created + interval '1 hour' END
+FROM (
+    SELECT n, created, CASE WHEN created > now() - interval '10 minutes' THEN 'queued'
+                            WHEN n %% 10 = 0 THEN 'failed' ELSE 'sent' END AS status
+    -- random() in a select list is drawn per row (in a LATERAL it was drawn once).
+    FROM (SELECT n, now() - interval '{days} days' * random() AS created
+          FROM generate_series(%(start)s, %(stop)s) AS n) AS spread
+) AS g
 """.format(integrations=INTEGRATIONS, days=RETENTION_DAYS)
 ATTEMPT_ROWS = """
 INSERT INTO delivery_sendattempt (message_id, integration_id, number, started_at, finished_at,
