@@ -6,8 +6,9 @@ what the streamed CSV export costs.
 Uses BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/notifuse_bench_portal)
 and BENCH_REDIS_URL, with DEBUG off as deployed (requests go as HTTPS: production settings
 redirect plain HTTP). The table grows to each size in turn: messages spread evenly over the
-90 days of the default retention, one attempt each, 10% failed, the rest sent but for the
-last ten minutes' mail, which is still queued. Figures are printed, never asserted.
+90 days of the default retention in the order they arrive (each growth is a second such
+stream), one attempt each, 10% failed, the rest sent but for the last ten minutes' mail,
+which is still queued. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,22 +41,26 @@ INSERT INTO delivery_message (
     kind, status, priority, integration_id, integration_pinned, from_email, "to", cc, bcc,
     reply_to, subject, text, html, headers, attachments, track, unsubscribe_url, open_count,
     click_count, attempt_count, attempts_before_retry, next_attempt_at, deadline,
-    delivered_to, refused_recipients, last_error, created_at, updated_at, sent_at, failed_at,
-    cancelled_by, first_opened_at)
-SELECT 'transactional', state.status, 30, %(first)s + n %% {INTEGRATIONS}, false,
+    delivered_to, refused_recipients, suppressed_recipients, last_error, created_at,
+    updated_at, sent_at, failed_at, cancelled_by, first_opened_at)
+SELECT 'transactional', g.status, 30, %(first)s + n %% {INTEGRATIONS}, false,
     (ARRAY['support@example.com', 'billing@example.com', 'news@example.com'])[1 + n %% 3],
     jsonb_build_array('user' || n || '@example.org'), '[]', '[]', '[]',
     CASE WHEN n %% 10 = 3 THEN 'Invoice ' ELSE 'Message ' END || n, 'x', '', '{{}}', '[]',
-    true, '', 0, 0, 1, 0, at.created, at.created + interval '3 days', '[]', '{{}}',
-    CASE WHEN state.status = 'failed' THEN '550 5.1.1 No such user' ELSE '' END,
-    at.created, at.created,
-    CASE WHEN state.status = 'sent' THEN at.created + interval '2 seconds' END,
-    CASE WHEN state.status = 'failed' THEN at.created + interval '1 hour' END, '',
-    CASE WHEN n %% 7 = 0 AND state.status = 'sent' THEN at.created + interval '1 hour' END
-FROM generate_series(%(start)s, %(stop)s) AS n,
-    LATERAL (SELECT now() - interval '{RETENTION_DAYS} days' * random() AS created) AS at,
-    LATERAL (SELECT CASE WHEN at.created > now() - interval '10 minutes' THEN 'queued'
-                         WHEN n %% 10 = 0 THEN 'failed' ELSE 'sent' END AS status) AS state
+    true, '', 0, 0, 1, 0, g.created, g.created + interval '3 days', '[]', '{{}}', '{{}}',
+    CASE WHEN g.status = 'failed' THEN '550 5.1.1 No such user' ELSE '' END,
+    g.created, g.created,
+    CASE WHEN g.status = 'sent' THEN g.created + interval '2 seconds' END,
+    CASE WHEN g.status = 'failed' THEN g.created + interval '1 hour' END, '',
+    CASE WHEN n %% 7 = 0 AND g.status = 'sent' THEN g.created + interval '1 hour' END
+FROM (
+    SELECT n, created, CASE WHEN created > now() - interval '10 minutes' THEN 'queued'
+                            WHEN n %% 10 = 0 THEN 'failed' ELSE 'sent' END AS status
+    -- In the order of n, as mail arrives: a day's rows sit together in the table.
+    FROM (SELECT n, now() - interval '{RETENTION_DAYS} days' * (1 - (n - %(base)s + random())
+                                                      / %(count)s) AS created
+          FROM generate_series(%(start)s, %(stop)s) AS n) AS spread
+) AS g
 """
 ATTEMPT_ROWS = """
 INSERT INTO delivery_sendattempt (message_id, integration_id, number, started_at, finished_at,
@@ -84,6 +90,8 @@ def grow_to(total: int, first_integration: int) -> None:
     migration = import_module("delivery.migrations.0030_portal_windows_and_search")
 
     have = Message.objects.count()
+    if have >= total:
+        return
     with connection.cursor() as cursor:
         # As for any bulk load: the search indexes are built once after it, not row by row.
         for name in migration.SEARCH_INDEXES:
@@ -93,7 +101,7 @@ def grow_to(total: int, first_integration: int) -> None:
             after = cursor.fetchone()[0]
             stop = min(total, start + 250_000) - 1
             cursor.execute(MESSAGE_ROWS, {"first": first_integration, "start": start,
-                                          "stop": stop})
+                                          "stop": stop, "base": have, "count": total - have})
             cursor.execute(ATTEMPT_ROWS, {"after": after})
             print(f"  … {stop + 1:,} messages", flush=True)
         cursor.execute("SET maintenance_work_mem = '256MB'")
@@ -168,33 +176,44 @@ def report(client, total: int) -> None:
           f"{rows:,} rows, peak {peak:.1f} MB traced", flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", default="1000000,5000000",
-                        help="comma-separated table sizes to measure at, ascending")
-    args = parser.parse_args()
-    sizes = [int(size) for size in args.messages.split(",")]
-    prepare_database()
-    import subprocess
-
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-                   cwd=ROOT, check=True)
-    import django
-
-    django.setup()
+def logged_in_client(*, reuse: bool):
+    """A test client logged in as a staff member who may read and retry messages."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
     from django.test import Client
 
-    # No setup_test_environment(): its template instrumentation copies every context and
-    # would be measured as if it were the page's own work.
-    first = create_integrations()
-    user = get_user_model().objects.create_user("bench", "b@example.com", "x", is_staff=True)
+    users = get_user_model().objects
+    user = users.get(username="bench") if reuse else users.create_user(
+        "bench", "b@example.com", "x", is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(codename__in=["view_message",
                                                                        "retry_message"]))
+    # No setup_test_environment(): its template instrumentation copies every context and
+    # would be measured as if it were the page's own work.
     client = Client(HTTP_HOST="localhost")  # one of the default ALLOWED_HOSTS
     client.force_login(user)
-    for total in sizes:
+    return client
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", default="1000000,5000000",
+                        help="comma-separated table sizes to measure at, ascending")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the database a previous run filled, as it is")
+    args = parser.parse_args()
+    if not args.reuse:
+        prepare_database()
+        subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+                       cwd=ROOT, check=True)
+    import django
+
+    django.setup()
+    from integrations.models import SmtpIntegration
+
+    first = (SmtpIntegration.objects.order_by("pk").values_list("pk", flat=True).first()
+             if args.reuse else create_integrations())
+    client = logged_in_client(reuse=args.reuse)
+    for total in [int(size) for size in args.messages.split(",")]:
         started = time.perf_counter()
         grow_to(total, first)
         print(f"  filled in {time.perf_counter() - started:.0f} s", flush=True)

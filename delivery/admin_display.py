@@ -14,17 +14,17 @@ from .portal.message_files import attachment_summary, shown_source
 FIELDSETS = (
     ("Message", {"fields": ("from_email", "to_addresses", "cc_addresses", "bcc_addresses",
                             "reply_to_addresses", "subject", "kind", "integration_link")}),
-    ("Delivery", {"fields": ("status", "created_at", "send_at", "next_attempt_at", "sent_at",
-                             "failed_at", "cancelled", "last_error", "open_count",
+    ("Delivery", {"fields": ("status", "created_at", "send_at", "next_attempt", "sent_at",
+                             "failed", "cancelled", "last_error", "open_count",
                              "click_count")}),
     ("Content", {"fields": ("html_preview", "text_body", "attachment_links", "source")}),
 )
 # Shown only while they mean something.
 ONLY_WHEN = {
-    "next_attempt_at": lambda m: m.status == Status.QUEUED,
+    "next_attempt": lambda m: m.status == Status.QUEUED,
     "send_at": lambda m: m.send_at is not None,
     "sent_at": lambda m: m.sent_at is not None,
-    "failed_at": lambda m: m.failed_at is not None,
+    "failed": lambda m: m.failed_at is not None,
     "cancelled": lambda m: m.cancelled_at is not None,
     "last_error": lambda m: bool(m.last_error),
     "cc_addresses": lambda m: bool(m.cc),
@@ -44,6 +44,11 @@ def fieldsets_for(message: Message | None) -> list:
 
     return [(title, {**options, "fields": [f for f in options["fields"] if shown(f)]})
             for title, options in FIELDSETS]
+
+
+def _when(moment) -> str:
+    """A time in the one date format of the admin and the portal."""
+    return date_format(localtime(moment), "DATETIME_FORMAT") if moment else "—"
 
 
 class MessageDisplay:
@@ -70,9 +75,16 @@ class MessageDisplay:
         return format_html('<a href="{}">{}</a>', url, obj.integration)
     integration_link.short_description = "Integration"
 
+    def next_attempt(self, obj: Message) -> str:
+        return _when(obj.next_attempt_at)
+    next_attempt.short_description = "Next attempt"
+
+    def failed(self, obj: Message) -> str:
+        return _when(obj.failed_at)
+    failed.short_description = "Failed"
+
     def cancelled(self, obj: Message) -> str:
-        when = date_format(localtime(obj.cancelled_at), "DATETIME_FORMAT")
-        return f"{when} by {obj.cancelled_by}"
+        return f"{_when(obj.cancelled_at)} by {obj.cancelled_by}"
 
     def html_preview(self, obj: Message) -> str:
         # An empty sandbox: no scripts, no forms, no same-origin access.

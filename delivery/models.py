@@ -119,6 +119,10 @@ class Message(models.Model):
                          condition=Q(sent_at__isnull=False)),
             models.Index(fields=("failed_at", "integration"), name="message_failed_window",
                          condition=Q(failed_at__isnull=False)),
+            models.Index(fields=("created_at", "integration"), name="message_opened_window",
+                         condition=Q(first_opened_at__isnull=False)),
+            models.Index(fields=("created_at", "integration"), name="message_clicked_window",
+                         condition=Q(click_count__gt=0)),
         ]
         constraints = [
             models.UniqueConstraint(

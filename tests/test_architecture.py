@@ -13,7 +13,7 @@ LIFECYCLE = ROOT / "delivery" / "lifecycle"
 # What only delivery/lifecycle may write.
 STATE_FIELDS = frozenset({
     "status", "next_attempt_at", "deadline", "lease_expires_at", "claim_token",
-    "attempt_count", "attempts_before_retry",
+    "attempt_count", "attempts_before_retry", "failed_at",
 })
 # Calls that take these names as keywords only to read (filters and lookups).
 READS = frozenset({"filter", "exclude", "get", "Q", "first", "exists", "count", "values",

@@ -75,5 +75,17 @@ class Migration(migrations.Migration):
                                fields=["failed_at", "integration"],
                                name="message_failed_window"),
         ),
+        migrations.AddIndex(
+            model_name="message",
+            index=models.Index(condition=models.Q(("first_opened_at__isnull", False)),
+                               fields=["created_at", "integration"],
+                               name="message_opened_window"),
+        ),
+        migrations.AddIndex(
+            model_name="message",
+            index=models.Index(condition=models.Q(("click_count__gt", 0)),
+                               fields=["created_at", "integration"],
+                               name="message_clicked_window"),
+        ),
         migrations.RunPython(add_search_indexes, drop_search_indexes),
     ]

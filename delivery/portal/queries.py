@@ -43,26 +43,25 @@ def integration_health(now: datetime) -> list[SmtpIntegration]:
     # Failure events: failed_at stays when staff retry, so an outage is not forgotten.
     failed = _per_integration(Message.objects.filter(failed_at__gte=since))
     queued = _per_integration(Message.objects.pending())
-    tracked = {
-        row["integration_id"]: row for row in
-        Message.objects.filter(created_at__gte=since).values("integration_id").annotate(
-            opened=Count("id", filter=Q(first_opened_at__isnull=False)),
-            clicked=Count("id", filter=Q(click_count__gt=0)),
-        ).order_by()
-    }
+    created = Message.objects.filter(created_at__gte=since)
+    opened = _per_integration(created.filter(first_opened_at__isnull=False))
+    clicked = _per_integration(created.filter(click_count__gt=0))
     for integration in integrations:
         pk = integration.pk
         integration.sent_24h, integration.failed_24h = sent.get(pk, 0), failed.get(pk, 0)
         integration.queued = queued.get(pk, 0)
-        integration.opened_24h = tracked.get(pk, {}).get("opened", 0)
-        integration.clicked_24h = tracked.get(pk, {}).get("clicked", 0)
+        integration.opened_24h, integration.clicked_24h = opened.get(pk, 0), clicked.get(pk, 0)
         integration.failure_rate = failure_rate(integration.sent_24h, integration.failed_24h)
     return integrations
 
 
 def _per_integration(messages: QuerySet[Message]) -> dict[int, int]:
-    """How many of these messages each integration has, by integration id: one query."""
-    return dict(messages.values("integration_id").annotate(total=Count("id"))
+    """How many of these messages each integration has, by integration id: one query.
+
+    COUNT(*), not COUNT(id): the window indexes hold no id, and an index-only scan then
+    answers without reading the rows.
+    """
+    return dict(messages.values("integration_id").annotate(total=Count("*"))
                 .order_by().values_list("integration_id", "total"))
 
 

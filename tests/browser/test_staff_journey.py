@@ -112,8 +112,6 @@ def test_staff_set_up_test_and_recover_an_integration(
     page.goto("/portal/")
     assert "Company SMTP" in page.inner_text("#integrations")
     screenshot("portal-dashboard")
-    page.goto("/portal/messages/")
-    screenshot("portal-messages")
 
 
 def check_the_message_page(page, message) -> None:
@@ -129,7 +127,7 @@ def check_the_message_page(page, message) -> None:
 
 
 def test_a_bulk_retry_asks_first_and_is_offered_only_for_failed_mail(
-    page, smtp_server, staff_user, start_worker
+    page, smtp_server, staff_user, start_worker, screenshot
 ):
     integration = SmtpIntegration.objects.create(
         name="Relay", host=smtp_server.host, port=smtp_server.port, use_tls=False,
@@ -142,6 +140,7 @@ def test_a_bulk_retry_asks_first_and_is_offered_only_for_failed_mail(
               for n in range(3)]
     Message.objects.filter(pk__in=[m.pk for m in failed]).update(status=Status.FAILED)
     page.goto("/portal/messages/?q=Outage")
+    screenshot("portal-messages")
     page.click("#retry-failed button")
     assert page.inner_text("#retry-count") == "3"
     assert Message.objects.failed().count() == 3  # asked, not done
