@@ -7,7 +7,6 @@ import logging
 import random
 import time
 from datetime import timedelta
-from functools import lru_cache
 
 import requests
 from django.conf import settings
@@ -60,20 +59,16 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
         "webhook-signature": signing.sign(endpoint.secret, delivery.event_id, timestamp, body),
     }
     try:
-        response = _session().post(endpoint.url, data=body, headers=headers,
-                                   timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-                                   allow_redirects=False)
+        # A new connection each time: a kept-alive one the receiver has just closed fails
+        # the POST (which is not retried), a race a busy receiver loses often.
+        response = requests.post(endpoint.url, data=body, headers=headers,
+                                 timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+                                 allow_redirects=False)
     except requests.RequestException as exc:
         return None, f"{exc.__class__.__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:
         return response.status_code, ""
     return response.status_code, f"HTTP {response.status_code}: {response.text[:300]}"
-
-
-@lru_cache(maxsize=1)
-def _session() -> requests.Session:
-    """One session per worker process: connections to a receiver are kept alive between POSTs."""
-    return requests.Session()
 
 
 def _settle(delivery: WebhookDelivery, number: int, code: int | None, error: str,
