@@ -203,6 +203,19 @@ def oauth2_token_requests(sink: Sink, count: int) -> int:
         return google.token_requests
 
 
+def api_rows(rows: list, sink: Sink, integration, count: int, transactional_rate: float) -> None:
+    """POST /messages through gunicorn against send_email's figure; webhook deliveries/s."""
+    from bench import http_api
+
+    answered, delivered = http_api.post_messages(sink, integration, count)
+    rows.append((f"HTTP: {count} x POST /messages, gunicorn -w 2", f"{answered:,.0f} req/s",
+                 f"{answered / transactional_rate:.2f}x send_email"))
+    rows.append(("HTTP: those messages delivered", f"{delivered:,.0f} msg/s",
+                 f"{delivered / transactional_rate:.2f}x send_email"))
+    rate = http_api.webhook_deliveries(count)
+    rows.append((f"webhooks: {count} events POSTed by the workers", f"{rate:,.0f} /s", ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=3000)
@@ -232,6 +245,7 @@ def main() -> None:
             rate = transactional(sink, integration, args.messages)
             rows.append((f"transactional: {args.messages} x send_email", f"{rate:,.0f} msg/s",
                          f"{rate / limit:.2f}x"))
+            transactional_rate = rate
             rate = bulk(sink, integration, args.messages)
             rows.append((f"bulk: send_bulk of {args.messages}", f"{rate:,.0f} msg/s",
                          f"{rate / limit:.2f}x"))
@@ -245,6 +259,8 @@ def main() -> None:
                     done = target
                     rows.append((f"worker peak RSS after {target:,} messages",
                                  f"{workers.peak_rss_mb():.0f} MiB", ""))
+            # Last: the webhook endpoint it adds would make every later send POST one.
+            api_rows(rows, sink, integration, args.messages, transactional_rate)
         finally:
             workers.stop()
         requests_made = oauth2_token_requests(sink, 1000)

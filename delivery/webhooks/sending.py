@@ -59,6 +59,8 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
         "webhook-signature": signing.sign(endpoint.secret, delivery.event_id, timestamp, body),
     }
     try:
+        # A new connection each time: a kept-alive one the receiver has just closed fails
+        # the POST (which is not retried), a race a busy receiver loses often.
         response = requests.post(endpoint.url, data=body, headers=headers,
                                  timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
                                  allow_redirects=False)

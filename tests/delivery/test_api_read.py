@@ -51,7 +51,10 @@ def test_the_list_filters_by_recipient_status_kind_integration_and_time(client, 
     [a, b] = queue(2)
     marketing = send_email(to="ada@example.org", subject="m", text="x", kind="marketing",
                            integration=other)
-    ids = lambda **params: [m["id"] for m in client.get("/messages", **params).json()["items"]]  # noqa: E731
+
+    def ids(**params) -> list[int]:
+        return [m["id"] for m in client.get("/messages", **params).json()["items"]]
+
     assert ids(recipient="USER1@example") == [b.pk]
     assert ids(kind="marketing") == [marketing.pk]
     assert ids(integration=integration.pk) == [b.pk, a.pk]

@@ -66,5 +66,4 @@ def test_sequences_that_follow_the_links_hold_to_the_schema(live_server, auth):
             case.validate_response(response, checks=CHECKS)
 
     Workflow.run(settings=settings(max_examples=MAX_EXAMPLES // 2, stateful_step_count=6,
-                                   deadline=None,
-                                   suppress_health_check=list(HealthCheck)))
+                                   deadline=None, suppress_health_check=list(HealthCheck)))
