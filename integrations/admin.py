@@ -68,7 +68,8 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
         }),
         ("Usage and limits", {"fields": (
             "use_for_transactional", "use_for_marketing", "is_active",
-            "rate_limit_per_minute", "rate_limit_per_day", "max_connections",
+            "rate_limit_per_minute", "rate_limit_per_day", "daily_limit_counts",
+            "max_connections",
         )}),
         ("Health", {"fields": HEALTH_FIELDS}),
     )
