@@ -12,6 +12,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.timezone import localtime
 from django.views.decorators.debug import sensitive_post_parameters
 
 from senders.admin import SenderInline
@@ -29,7 +30,7 @@ from .diagnostic_runs import QuotaExceeded, run_integration_test
 
 HEALTH_FIELDS = (
     "needs_attention_reason", "needs_attention_hint", "needs_attention_since",
-    "last_success_at", "last_test_at", "last_test_ok",
+    "throttled_until", "throttled_reason", "last_success_at", "last_test_at", "last_test_ok",
 )
 # Hints can run to a paragraph: the list shows their start, the change page all of it.
 HINT_CHARS = 140
@@ -98,6 +99,13 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
                 '<div class="help" title="{}">{}</div>',
                 obj.needs_attention_reason, obj.needs_attention_hint,
                 Truncator(obj.needs_attention_hint).chars(HINT_CHARS),
+            )
+        if obj.health == "throttled":
+            return format_html(
+                '<span style="color:#b54708">&#9208; Paused until {} (provider throttling)'
+                '</span><div class="help" title="{}">{}</div>',
+                localtime(obj.throttled_until).strftime("%H:%M:%S"), obj.throttled_reason,
+                Truncator(obj.throttled_reason).chars(HINT_CHARS),
             )
         if obj.health == "test_failed":
             return mark_safe('<span style="color:#ba2121">Last test failed</span>')

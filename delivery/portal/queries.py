@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import CharField, Count, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -38,6 +39,11 @@ def integration_health(now: datetime) -> list[SmtpIntegration]:
             failed_24h=Count("messages", filter=Q(messages__status=Status.FAILED,
                                                   messages__updated_at__gte=since)),
             queued=Count("messages", filter=Q(messages__status__in=PENDING)),
+            # What a per-minute limit counts: the pace shown against it.
+            sent_last_minute=Count("messages", filter=Q(
+                messages__status=Status.SENT,
+                messages__sent_at__gte=now - timedelta(
+                    seconds=settings.DELIVERY_RATE_MINUTE_SECONDS))),
             opened_24h=Count("messages", filter=Q(messages__created_at__gte=since,
                                                   messages__first_opened_at__isnull=False)),
             clicked_24h=Count("messages", filter=Q(messages__created_at__gte=since,

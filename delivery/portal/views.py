@@ -17,6 +17,7 @@ from delivery.lifecycle.transitions import staff_retry
 from integrations.diagnostic_runs import QuotaExceeded, run_integration_test
 
 from . import queries
+from .pace import add_pace
 from .forms import LogFilterForm, TestSendForm
 
 PAGE_SIZE = 50
@@ -27,8 +28,10 @@ TEST_PERMISSION = "integrations.change_smtpintegration"
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Health and 24-hour counts per integration, and the queue at a glance."""
     now = queries.now()
+    integrations = queries.integration_health(now)
+    add_pace(integrations)
     return render(request, "portal/dashboard.html", {
-        "integrations": queries.integration_health(now),
+        "integrations": integrations,
         "queue": queries.queue_state(now),
         "section": "dashboard",
     })
