@@ -246,6 +246,7 @@ class BatchSession:
             mark_integration(self.integration, None)
 
     def _postpone(self, when: datetime) -> None:
+        when = wakeups.wake_time(when)
         if self.earliest_retry is None or when < self.earliest_retry:
             self.earliest_retry = when
 
@@ -259,8 +260,7 @@ class BatchSession:
         """Keep the session for the next batch and schedule the wake-up for retries."""
         self._put_back()
         if self.earliest_retry is not None:
-            delay = max((self.earliest_retry - timezone.now()).total_seconds(), 0)
-            wakeups.publish(self.integration.pk, countdown=delay)
+            wakeups.publish_at(self.integration.pk, self.earliest_retry)
 
     def _put_back(self) -> None:
         session, self.session = self.session, None

@@ -31,10 +31,10 @@ def drain(integration_id: int) -> int:
     integration = SmtpIntegration.objects.filter(pk=integration_id).first()
     if integration is None:
         return 0
-    if integration.is_active and (paused := integration.throttled_for()):
+    if integration.is_active and integration.throttled_for():
         # Throttled: nothing is claimed, and the pending flag stays set, so producers do not
         # wake a drain per message only for it to find the pause.
-        pauses.wake_after_pause(integration, paused)
+        pauses.wake_after_pause(integration)
         return 0
     size = claim_size(integration, DRAIN_TURN_SECONDS, settings.DELIVERY_BATCH_SIZE)
     turn = wakeups.DrainTurn(integration_id, lambda: claim_batch(integration_id, size))

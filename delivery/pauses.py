@@ -88,12 +88,6 @@ def paused_for(integration_id: int) -> float:
     return max(remaining_ms, 0) / 1000
 
 
-def wake_after_pause(integration: SmtpIntegration, remaining: float) -> None:
+def wake_after_pause(integration: SmtpIntegration) -> None:
     """One wake-up for when the pause ends, however many drains found it meanwhile."""
-    key = f"notifuse:pause-wake:{integration.pk}"
-    try:
-        first = redis_client().set(key, 1, nx=True, px=max(round(remaining * 1000), 1))
-    except redis.RedisError:
-        first = True
-    if first:
-        wakeups.publish(integration.pk, countdown=remaining)
+    wakeups.publish_at(integration.pk, wakeups.wake_time(integration.throttled_until))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -96,7 +98,8 @@ def test_a_throttling_reply_pauses_the_integration_and_its_mail_waits_uncounted(
     assert "4.4.2" in integration.throttled_reason
     waiting = list(Message.objects.order_by("pk"))
     assert [m.status for m in waiting] == [Status.QUEUED] * 3
-    assert {m.next_attempt_at for m in waiting} == {integration.throttled_until}
+    until, grain = integration.throttled_until, timedelta(milliseconds=10)
+    assert all(until <= m.next_attempt_at <= until + grain for m in waiting)
     [attempt] = SendAttempt.objects.all()
     assert attempt.message_id == messages[0].pk and attempt.failure_class == THROTTLED
     assert attempt.smtp_code == 421 and attempt.enhanced_code == "4.4.2"
