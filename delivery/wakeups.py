@@ -16,7 +16,8 @@ the sweeper re-publishes every integration with due mail. The ordering rules:
 4. A drain that halts (a failed login, a full rate window) claims no more: mail committed
    during it gets a wake-up (`DrainTurn.hand_on_after_halt`); what the drain gave back waits
    for its retry time, or a broken integration would be drained one failed login after
-   another.
+   another. Drains halted for the same moment (a turn in a rate limit, the end of a pause)
+   share one wake-up for it (`publish_at`).
 
     producer                    Redis flags                 drain (worker)
     commit ─> publish? ──(pending unset, not draining)──>   task
