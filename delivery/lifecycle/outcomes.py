@@ -156,11 +156,11 @@ def _next_state(
     }
     if error is None and len(for_good) == len(outcome.refused):
         return {**base, "status": Status.SENT, "sent_at": now, "last_error": ""}
+    if outcome.paused_until is not None:  # a throttling reply is never final, whatever 5xx
+        return {**base, **_paused(outcome.paused_until, message.deadline, error.summary)}
     if error is not None and error.failure_class is FailureClass.PERMANENT:
         return {**base, "status": Status.FAILED, "last_error": error.summary}
     summary = error.summary if error else _refusals_text(outcome.refused)
-    if outcome.paused_until is not None:
-        return {**base, **_paused(outcome.paused_until, message.deadline, summary)}
     held = error is not None and error.failure_class is FailureClass.CONFIGURATION
     counted = backoff.attempts_counted(message, held=held)
     next_at = backoff.next_attempt_at(now, counted)
