@@ -155,6 +155,22 @@ def test_the_try_that_met_the_throttling_does_not_count_against_the_message(sett
     assert message.status == Status.QUEUED
 
 
+@pytest.mark.django_db
+def test_a_throttled_message_waits_even_when_the_reply_reads_as_permanent():
+    from delivery.lifecycle.claiming import claim_batch
+    from delivery.lifecycle.outcomes import Outcome, record_outcomes
+
+    integration = make_integration()
+    send_email(to="user@example.org", subject="x", text="x")
+    [message] = claim_batch(integration.pk, 10)
+    until = timezone.now() + timedelta(hours=1)
+    error = DeliveryError(stage="mail", failure_class=FailureClass.PERMANENT, smtp_code=550,
+                          enhanced_code="5.4.5", text="5.4.5 Daily user sending limit exceeded.")
+    record_outcomes([Outcome(message, timezone.now(), "mail", error=error, paused_until=until)])
+    message.refresh_from_db()
+    assert (message.status, message.next_attempt_at) == (Status.QUEUED, until)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_try_nothing_of_a_throttled_integration_until_its_pause_ends(start_worker):
     pause, count = 3.0, 250
