@@ -102,7 +102,7 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
             )
         if obj.health == "throttled":
             return format_html(
-                '<span style="color:#b54708">&#9208; Paused until {} (provider throttling)'
+                '<span style="color:#b54708">Paused until {} (provider throttling)'
                 '</span><div class="help" title="{}">{}</div>',
                 localtime(obj.throttled_until).strftime("%H:%M:%S"), obj.throttled_reason,
                 Truncator(obj.throttled_reason).chars(HINT_CHARS),
