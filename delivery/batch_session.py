@@ -6,7 +6,6 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-import redis
 from django.conf import settings
 from django.utils import timezone
 
@@ -23,8 +22,10 @@ from .lifecycle.outcomes import Outcome, pending_recipients, record_outcomes
 from .lifecycle.transitions import give_back
 from .mime import render
 from .models import Message, Status
-from .ratelimit import shared_limiter
+from .pacing import Turns
+from .pauses import start_pause
 from .routing import sender_addresses
+from .throttling import throttle_for
 from .validation import envelope_address
 
 logger = logging.getLogger("delivery.engine")
@@ -41,13 +42,15 @@ class BatchSession:
     def __init__(self, integration: SmtpIntegration) -> None:
         self.integration = integration
         self.session: SmtpSession | None = None
-        # An integration-wide failure (auth, TLS, unreachable) or a full rate window.
+        # An integration-wide failure (auth, TLS, unreachable), a throttling reply, or a
+        # message whose turn in the integration's limits is not yet.
         self.halted = False
         self.earliest_retry: datetime | None = None
         self.failover_to: SmtpIntegration | None = None
         # A configuration failure flagged the integration during this drain: a later save of
         # the same drain (outcomes are saved every DELIVERY_RECORD_SECONDS) must not clear it.
         self.flagged = False
+        self.turns = Turns(integration)
 
     def deliver(self, batch: list[Message]) -> None:
         outcomes: list[Outcome] = []
@@ -58,14 +61,11 @@ class BatchSession:
         record_by = time.monotonic() + settings.DELIVERY_RECORD_SECONDS
         try:
             for index, message in enumerate(batch):
-                # Halted first: a message that will not be tried takes no turn in the window.
-                if not self.halted and (wait := self._rate_limit_wait()):
-                    self.halted = True
-                    self._postpone(timezone.now() + timedelta(seconds=wait))
-                if self.halted:
+                outcome = None if self.halted else self._deliver_one(message)
+                if outcome is None:  # halted, or its turn is not yet (limits, a pause)
                     untried = batch[index:]
                     break
-                outcomes.append(self._deliver_one(message))
+                outcomes.append(outcome)
                 if time.monotonic() >= record_by:
                     recorded, outcomes = outcomes, []
                     self._record(recorded)
@@ -77,15 +77,22 @@ class BatchSession:
         if untried:
             self._release(untried)
 
-    def _deliver_one(self, message: Message) -> Outcome:
+    def _deliver_one(self, message: Message) -> Outcome | None:
+        """Try one message; None when it is not its turn yet (it stays untried)."""
         started = timezone.now()
         pending = pending_recipients(message)
         if not pending:
             return self._nothing_left_to_send(message, started)
+        if self.session is None and not self._take_turn(pause_only=True):
+            return None
         try:
             self._check_sender(message)
             content = self._content(message)
             session = self._open(message)
+            # Taken last, just before the transaction: what the provider counts is when the
+            # message arrives, and the session's setup would widen the gap to it.
+            if not self._take_turn(len(pending)):
+                return None
             note = session.take_notes()
             refused = self._send(session, message, pending, content)
         except DeliveryError as error:
@@ -111,12 +118,19 @@ class BatchSession:
     def _failed(self, message: Message, started: datetime, error: DeliveryError) -> Outcome:
         note = self.session.take_notes() if self.session else ""
         self._after_failure(error)
-        moved_to = None
+        moved_to = paused_until = None
         if error.failure_class is FailureClass.CONFIGURATION:
             moved_to = alternative_for(message)
             self.failover_to = self.failover_to or moved_to
+        elif throttle := throttle_for(error):
+            # The whole integration waits, this message with the rest: none is tried (by
+            # any worker) before the pause ends, and the try does not count against it.
+            paused_until = start_pause(self.integration, throttle, error)
+            self.halted = True
+            self._postpone(paused_until)
         return Outcome(message, started, error.stage, error=error, moved_to=moved_to,
-                       refused=error.refused_recipients, note=note, finished_at=timezone.now())
+                       refused=error.refused_recipients, note=note, finished_at=timezone.now(),
+                       paused_until=paused_until)
 
     def _unexpected(
         self, exc: Exception, stage: str, failure: str = "unexpected"
@@ -141,20 +155,16 @@ class BatchSession:
         if address not in sender_addresses(self.integration, fresh=True):
             raise local_failure("sender-removed", address=address)
 
-    def _rate_limit_wait(self) -> float:
-        integration = self.integration
-        if not (integration.rate_limit_per_minute or integration.rate_limit_per_day):
-            return 0.0
-        try:
-            return shared_limiter().acquire(
-                integration.pk, integration.rate_limit_per_minute, integration.rate_limit_per_day
-            )
-        except redis.RedisError as exc:
-            # The limit cannot be checked, so it cannot be kept: the batch waits (given back,
-            # nothing lost) rather than risk the provider's throttling or a suspension.
-            logger.warning("integration %s: rate limit not checked (%s); its mail waits",
-                           integration.pk, exc.__class__.__name__)
-            return settings.DELIVERY_SWEEP_SECONDS
+    def _take_turn(self, recipients: int = 1, *, pause_only: bool = False) -> bool:
+        """Whether the message may go now (counted in the limits); else halt until it may.
+
+        `pause_only`: only whether the integration is paused (before connecting).
+        """
+        wait = self.turns.pause_wait() if pause_only else self.turns.wait(recipients)
+        if wait:
+            self.halted = True
+            self._postpone(timezone.now() + timedelta(seconds=wait))
+        return not wait
 
     def _open(self, message: Message) -> SmtpSession:
         mailbox = self._mailbox_for(message)
@@ -221,6 +231,7 @@ class BatchSession:
             mark_integration(self.integration, None)
 
     def _postpone(self, when: datetime) -> None:
+        when = wakeups.wake_time(when)
         if self.earliest_retry is None or when < self.earliest_retry:
             self.earliest_retry = when
 
@@ -234,8 +245,7 @@ class BatchSession:
         """Keep the session for the next batch and schedule the wake-up for retries."""
         self._put_back()
         if self.earliest_retry is not None:
-            delay = max((self.earliest_retry - timezone.now()).total_seconds(), 0)
-            wakeups.publish(self.integration.pk, countdown=delay)
+            wakeups.publish_at(self.integration.pk, self.earliest_retry)
 
     def _put_back(self) -> None:
         session, self.session = self.session, None

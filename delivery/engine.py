@@ -10,11 +10,12 @@ from django.utils import timezone
 
 from integrations.models import SmtpIntegration
 
-from . import sessions, wakeups
+from . import pauses, sessions, wakeups
 from .batch_session import BatchSession
 from .failover import alternative_for
 from .lifecycle.claiming import claim_batch
 from .lifecycle.transitions import give_back, move_to, release_held
+from .ratelimit import claim_size
 
 # How long a drain waits for more mail after a batch smaller than DELIVERY_BATCH_SIZE.
 GATHER_SECONDS = 0.02
@@ -27,13 +28,17 @@ SLOT_RETRY_SECONDS = 1.0
 
 def drain(integration_id: int) -> int:
     """Send every due message of one integration; return how many were tried."""
-    turn = wakeups.DrainTurn(
-        integration_id, lambda: claim_batch(integration_id, settings.DELIVERY_BATCH_SIZE)
-    )
-    turn.start()
     integration = SmtpIntegration.objects.filter(pk=integration_id).first()
     if integration is None:
         return 0
+    if integration.is_active and integration.throttled_for():
+        # Throttled: nothing is claimed, and the pending flag stays set, so producers do not
+        # wake a drain per message only for it to find the pause.
+        pauses.wake_after_pause(integration)
+        return 0
+    size = claim_size(integration, DRAIN_TURN_SECONDS, settings.DELIVERY_BATCH_SIZE)
+    turn = wakeups.DrainTurn(integration_id, lambda: claim_batch(integration_id, size))
+    turn.start()
     if not integration.is_active:
         return hand_over_from_inactive(integration)
     slot = sessions.ConnectionSlot(integration)

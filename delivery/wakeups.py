@@ -16,7 +16,8 @@ the sweeper re-publishes every integration with due mail. The ordering rules:
 4. A drain that halts (a failed login, a full rate window) claims no more: mail committed
    during it gets a wake-up (`DrainTurn.hand_on_after_halt`); what the drain gave back waits
    for its retry time, or a broken integration would be drained one failed login after
-   another.
+   another. Drains halted for the same moment (a turn in a rate limit, the end of a pause)
+   share one wake-up for it (`publish_at`).
 
     producer                    Redis flags                 drain (worker)
     commit ─> publish? ──(pending unset, not draining)──>   task
@@ -34,6 +35,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import redis
 from celery import current_app
@@ -58,6 +60,8 @@ BULK_FANOUT = 4
 # burst of send_email calls then costs a Redis round trip per window, not one per call,
 # while a lone call (the publisher idle) is published at once.
 GATHER_SECONDS = 0.02
+# The grain of the moments halted drains schedule their wake-up for (`wake_time`).
+WAKE_GRAIN_MS = 10
 
 
 DRAIN_TASK = "delivery.tasks.drain_integration"
@@ -73,6 +77,31 @@ def publish(integration_id: int, *, countdown: float | None = None) -> None:
             integration_id,
             exc.__class__.__name__,
         )
+
+
+def wake_time(when: datetime) -> datetime:
+    """`when` rounded up to WAKE_GRAIN_MS: drains that wait for the same turn in a rate limit
+    or the end of the same pause then want the very same moment, and one wake-up serves all."""
+    grain = timedelta(milliseconds=WAKE_GRAIN_MS)
+    return when + (datetime.min.replace(tzinfo=when.tzinfo) - when) % grain
+
+
+def publish_at(integration_id: int, when: datetime) -> None:
+    """A wake-up at `when` (a `wake_time`), unless one for that very moment is still to come.
+
+    Each drain halted by a limit or a pause gives its mail back for then and would otherwise
+    publish a wake-up of its own: each of those drains halts and publishes again, so the
+    wake-ups of one integration would multiply while its backlog lasts. The mark expires at
+    `when`: a drain that halts after it for the same moment publishes anew.
+    """
+    delay = max((when - timezone.now()).total_seconds(), 0.0)
+    key = f"notifuse:wake-at:{integration_id}:{round(when.timestamp() * 1000)}"
+    try:
+        fresh = _redis().set(key, 1, nx=True, px=max(round(delay * 1000), 1))
+    except redis.RedisError:
+        fresh = True  # no coalescing without Redis, but no lost wake-up
+    if fresh:
+        publish(integration_id, countdown=delay)
 
 
 def publish_on_commit(integration_id: int) -> None:

@@ -12,6 +12,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.timezone import localtime
 from django.views.decorators.debug import sensitive_post_parameters
 
 from senders.admin import SenderInline
@@ -29,7 +30,7 @@ from .signals import RELEASE_ANYWAY, AnnouncesChanges
 
 HEALTH_FIELDS = (
     "needs_attention_reason", "needs_attention_hint", "needs_attention_since",
-    "last_success_at", "last_test_at", "last_test_ok",
+    "throttled_until", "throttled_reason", "last_success_at", "last_test_at", "last_test_ok",
 )
 GOOGLE_ON_A_NEW_INTEGRATION = (
     "Only for OAuth2 with Google: refresh-token flow. Save the integration with its client ID "
@@ -84,7 +85,8 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
         }),
         ("Usage and limits", {"fields": (
             "use_for_transactional", "use_for_marketing", "track_transactional", "is_active",
-            "rate_limit_per_minute", "rate_limit_per_day", "max_connections",
+            "rate_limit_per_minute", "rate_limit_per_day", "daily_limit_counts",
+            "max_connections",
         )}),
         ("Bounces and complaints", {
             "fields": ("bounce_processing", "bounce_imap_host", "bounce_imap_port",
@@ -119,6 +121,13 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
                 '<div class="help" title="{}">{}</div>',
                 obj.needs_attention_reason, obj.needs_attention_hint,
                 Truncator(obj.needs_attention_hint).chars(HINT_CHARS),
+            )
+        if obj.health == "throttled":
+            return format_html(
+                '<span style="color:#b54708">Paused until {} (provider throttling)'
+                '</span><div class="help" title="{}">{}</div>',
+                localtime(obj.throttled_until).strftime("%H:%M:%S"), obj.throttled_reason,
+                Truncator(obj.throttled_reason).chars(HINT_CHARS),
             )
         if obj.health == "test_failed":
             return mark_safe('<span style="color:#ba2121">Last test failed</span>')

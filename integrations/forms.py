@@ -6,7 +6,7 @@ import json
 
 from django import forms
 
-from .models import SECRET_FIELDS, SmtpIntegration, required_fields_for
+from .models import SECRET_FIELDS, DailyLimitCounts, SmtpIntegration, required_fields_for
 from .presets import PRESETS, REGION, SES_REGIONS, preset_choices, resolve
 from .secrets import UndecryptableSecret
 
@@ -22,6 +22,8 @@ CONNECTION_FIELDS = ("host", "port", "use_tls", "auth_type", "oauth2_provider")
 PRESET_FIELDS = CONNECTION_FIELDS + (
     "username", "rate_limit_per_minute", "rate_limit_per_day", "max_connections",
 )
+# A choice with a default is never empty: the preset's value wins when it sets a day limit.
+FOLLOWS_PRESET = {"daily_limit_counts": "rate_limit_per_day"}
 
 
 class SmtpIntegrationForm(forms.ModelForm):
@@ -54,6 +56,8 @@ class SmtpIntegrationForm(forms.ModelForm):
         self.fields["port"].required = False
         # Left empty, the IMAP port is the model's default (993, implicit TLS).
         self.fields["bounce_imap_port"].required = False
+        # Left out of a post (a script that predates the field): the model's default.
+        self.fields["daily_limit_counts"].required = False
         for name in SECRET_FIELDS:
             self._make_write_only(name)
 
@@ -85,6 +89,8 @@ class SmtpIntegrationForm(forms.ModelForm):
                 elif name in needed:
                     # Saving would replace it with an empty value for good: ask first.
                     self.add_error(name, UNREADABLE)
+        cleaned["daily_limit_counts"] = (cleaned.get("daily_limit_counts")
+                                         or DailyLimitCounts.MESSAGES)
         values = self._preset_values(cleaned)
         if values:
             self._apply_preset(cleaned, values)
@@ -120,6 +126,9 @@ class SmtpIntegrationForm(forms.ModelForm):
             if relied_on_preset and name in CONNECTION_FIELDS:
                 cleaned[name] = values[name]
             elif values[name] not in ("", None) and cleaned.get(name) in ("", None):
+                cleaned[name] = values[name]
+        for name, decided_by in FOLLOWS_PRESET.items():
+            if values[decided_by] is not None and cleaned.get(decided_by) == values[decided_by]:
                 cleaned[name] = values[name]
 
 

@@ -1,9 +1,10 @@
-"""An integration's health: flagged by a configuration failure, cleared by a success."""
+"""An integration's health: flagged by a configuration failure, paused by throttling."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from .failures.errors import DeliveryError, FailureClass
@@ -37,6 +38,19 @@ def mark_integration(integration: SmtpIntegration, error: DeliveryError | None) 
         query.update(**flagged)
         _set(integration, {**flagged, "needs_attention_since":
                            integration.needs_attention_since or now})
+
+
+def mark_throttled(integration: SmtpIntegration, until: datetime, reason: str) -> None:
+    """A provider's throttling reply: no message of the integration is tried before `until`.
+
+    A later pause that ends sooner does not shorten one already set (two workers may hear
+    different replies at the same moment).
+    """
+    changes = {"throttled_until": until, "throttled_reason": reason}
+    query = SmtpIntegration.objects.filter(pk=integration.pk)
+    query.filter(Q(throttled_until__isnull=True) | Q(throttled_until__lt=until)).update(**changes)
+    if integration.throttled_until is None or integration.throttled_until < until:
+        _set(integration, changes)
 
 
 def record_test_result(integration: SmtpIntegration, ok: bool) -> None:

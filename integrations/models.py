@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from .secrets import SecretTextField
 
@@ -19,6 +22,11 @@ class AuthType(models.TextChoices):
 class OAuth2Provider(models.TextChoices):
     MICROSOFT = "microsoft", "Microsoft 365"
     GOOGLE = "google", "Google (Gmail)"
+
+
+class DailyLimitCounts(models.TextChoices):
+    MESSAGES = "messages", "messages"
+    RECIPIENTS = "recipients", "recipients"
 
 
 # Fields each way of authenticating needs; model validation names the missing ones.
@@ -115,7 +123,8 @@ class SmtpIntegration(models.Model):
         "messages per minute",
         null=True,
         blank=True,
-        help_text="Shared by all workers. Empty: no limit. Presets fill the provider's limit.",
+        help_text="Held over every rolling 60 seconds by all workers together, sent evenly "
+        "spaced. Empty: no limit. Presets fill the provider's limit.",
     )
     max_connections = models.PositiveSmallIntegerField(
         "max concurrent connections",
@@ -124,11 +133,22 @@ class SmtpIntegration(models.Model):
         help_text="Across all workers. Empty: no cap. Microsoft 365 allows 3 per mailbox.",
     )
     rate_limit_per_day = models.PositiveIntegerField(
-        "messages per day",
+        "per-day limit",
         null=True,
         blank=True,
-        help_text="Shared by all workers; mail over the limit waits, it is not failed.",
+        help_text="Messages or recipients (below) in any rolling 24 hours, shared by all "
+        "workers; mail over the limit waits, it is not failed.",
     )
+    daily_limit_counts = models.CharField(
+        "the per-day limit counts",
+        max_length=10,
+        choices=DailyLimitCounts.choices,
+        default=DailyLimitCounts.MESSAGES,
+        help_text="Microsoft 365 counts recipients (10,000 a day); Gmail counts messages.",
+    )
+    # Set by a provider's throttling reply: no message of this integration is tried before.
+    throttled_until = models.DateTimeField(null=True, blank=True, editable=False)
+    throttled_reason = models.TextField(blank=True, editable=False)
 
     # Bounce processing: where non-delivery reports and complaints about this integration's
     # mail arrive (delivery polls it; integrations.bounce_mailbox logs in).
@@ -202,15 +222,27 @@ class SmtpIntegration(models.Model):
         return bool(self.needs_attention_reason)
 
     @property
+    def has_limits(self) -> bool:
+        return bool(self.rate_limit_per_minute or self.rate_limit_per_day)
+
+    def throttled_for(self, now: datetime | None = None) -> float:
+        """Seconds the pause set by a provider's throttling reply still lasts (0: none)."""
+        if self.throttled_until is None:
+            return 0.0
+        return max((self.throttled_until - (now or timezone.now())).total_seconds(), 0.0)
+
+    @property
     def health(self) -> str:
         """The health badge shown in the admin and the portal.
 
-        One of "attention", "test_failed", "ok" or "untested". A failed test counts only
-        while no send has succeeded since: staff often test, fix the credentials and let
-        the queue drain without testing again.
+        One of "attention", "throttled", "test_failed", "ok" or "untested". A failed test
+        counts only while no send has succeeded since: staff often test, fix the credentials
+        and let the queue drain without testing again.
         """
         if self.needs_attention:
             return "attention"
+        if self.throttled_for():
+            return "throttled"
         last_test, last_success = self.last_test_at, self.last_success_at
         if self.last_test_ok is False and (not last_success or last_test >= last_success):
             return "test_failed"

@@ -2,8 +2,9 @@
 
 Limits are the providers' published figures (shared/reference/smtp-and-oauth-errors.md
 §3.6); None where none is published. Their names match the integration's fields
-(`rate_limit_per_minute`, `rate_limit_per_day`, `max_connections`) so a preset's values
-can be copied onto an integration as they are.
+(`rate_limit_per_minute`, `rate_limit_per_day`, `daily_limit_counts`, `max_connections`) so
+a preset's values can be copied onto an integration as they are. Providers count their daily
+limit over a rolling 24 hours, Exchange Online in recipients, Gmail and SES in messages.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Preset:
     username: str = ""
     rate_limit_per_minute: int | None = None
     rate_limit_per_day: int | None = None
+    daily_limit_counts: str = "messages"
     max_connections: int | None = None
     note: str = ""
 
@@ -54,14 +56,15 @@ PRESETS: dict[str, Preset] = {
     "gmail": Preset(
         "Gmail / Google Workspace", "smtp.gmail.com", 587, True, "oauth2", "google",
         rate_limit_per_day=2000,
-        note="OAuth2 is required; Workspace accounts may send 2,000 messages a day "
+        note="OAuth2 is required; Workspace accounts may send 2,000 messages in any 24 hours "
         "(500 on trial accounts).",
     ),
     "microsoft365": Preset(
         "Microsoft 365", "smtp.office365.com", 587, True, "oauth2", "microsoft",
-        rate_limit_per_minute=30, rate_limit_per_day=10000, max_connections=3,
-        note="OAuth2 is required; 30 messages a minute, 10,000 recipients a day and "
-        "3 connections per mailbox.",
+        rate_limit_per_minute=30, rate_limit_per_day=10000, daily_limit_counts="recipients",
+        max_connections=3,
+        note="OAuth2 is required; 30 messages a minute, 10,000 recipients in any 24 hours "
+        "and 3 connections per mailbox.",
     ),
     "ses": Preset(
         "Amazon SES", f"email-smtp.{REGION}.amazonaws.com", 587, True, "basic",

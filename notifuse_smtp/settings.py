@@ -206,6 +206,12 @@ DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
 # passed since its last save: a worker killed mid-batch repeats about this much sending (more
 # when one message was slow). Each save is two statements and a commit.
 DELIVERY_RECORD_SECONDS = env.float("DELIVERY_RECORD_SECONDS", default=0.05)
+# The length of the window a "per minute" limit holds over: 60. Tests shrink it so that a
+# limit held over every rolling window can be measured in seconds.
+DELIVERY_RATE_MINUTE_SECONDS = env.float("DELIVERY_RATE_MINUTE_SECONDS", default=60.0)
+# A provider's throttling reply pauses its integration for the time the provider documents
+# (delivery/throttling.py); set, every pause lasts this many seconds instead (tests, drills).
+DELIVERY_THROTTLE_PAUSE_SECONDS = env.float("DELIVERY_THROTTLE_PAUSE_SECONDS", default=None)
 # send_email reuses a routing decision for this long (edits to integrations apply after it).
 ROUTE_CACHE_SECONDS = env.float("ROUTE_CACHE_SECONDS", default=2.0)
 DELIVERY_MAX_MESSAGE_BYTES = env.int("DELIVERY_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)

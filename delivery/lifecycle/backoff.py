@@ -9,6 +9,11 @@ from django.conf import settings
 
 from integrations.failures.errors import FailureClass
 
+# The failure class of an attempt that met a provider's throttling: the whole integration
+# paused, and the attempt does not count against the message.
+THROTTLED = "throttled"
+NOT_COUNTED = (FailureClass.CONFIGURATION, THROTTLED)
+
 
 def backoff_seconds(attempt_number: int, rng: random.Random | None = None) -> float:
     """Exponential backoff with jitter: between half and all of base * 2^(n-1), capped."""
@@ -42,7 +47,8 @@ def next_attempt_at(now: datetime, attempt_number: int) -> datetime:
 
 def attempts_counted(message, *, held: bool = False) -> int:
     """The attempts since staff last retried `message` that count for its backoff and
-    against DELIVERY_MAX_ATTEMPTS: not those that found the integration misconfigured.
+    against DELIVERY_MAX_ATTEMPTS: not those that found the integration misconfigured or
+    throttled.
 
     Mail held by a broken password for a day has made many attempts; once the password is
     fixed, its first temporary failure must neither end it nor put it an hour back. Held
@@ -54,8 +60,8 @@ def attempts_counted(message, *, held: bool = False) -> int:
         return attempts
     from delivery.models import SendAttempt
 
-    held_attempts = SendAttempt.objects.filter(
+    not_counted = SendAttempt.objects.filter(
         message_id=message.pk, number__gt=message.attempts_before_retry,
-        failure_class=FailureClass.CONFIGURATION,
+        failure_class__in=NOT_COUNTED,
     ).count()
-    return attempts - held_attempts
+    return attempts - not_counted

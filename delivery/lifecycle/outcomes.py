@@ -38,6 +38,8 @@ class Outcome:
     finished_at: datetime | None = None
     # Something the session did on the way that staff should see (a replaced token).
     note: str = ""
+    # A throttling reply paused the integration until then: the message waits with it.
+    paused_until: datetime | None = None
 
 
 def record_outcomes(
@@ -81,7 +83,7 @@ def _attempt(
         enhanced_code=error.enhanced_code if error else "",
         error=error.text if error else _refusals_text(outcome.refused),
         hint=error.hint if error else _refusals_hint(outcome.refused, integration),
-        failure_class=str(error.failure_class) if error else "",
+        failure_class=_failure_class(outcome),
         succeeded=error is None,
     )
     if outcome.note:
@@ -89,6 +91,12 @@ def _attempt(
     if outcome.moved_to is not None:
         attempt.error += f" [moved to integration {outcome.moved_to.name!r}]"
     return attempt
+
+
+def _failure_class(outcome: Outcome) -> str:
+    if outcome.error is None:
+        return ""
+    return backoff.THROTTLED if outcome.paused_until else str(outcome.error.failure_class)
 
 
 _MARK_SENT_SQL = (
@@ -162,6 +170,8 @@ def _next_state(
     }
     if error is None and len(for_good) == len(outcome.refused):
         return {**base, "status": Status.SENT, "sent_at": now, "last_error": ""}
+    if outcome.paused_until is not None:  # a throttling reply is never final, whatever 5xx
+        return {**base, **_paused(outcome.paused_until, message.deadline, error.summary)}
     if error is not None and error.failure_class is FailureClass.PERMANENT:
         return {**base, "status": Status.FAILED, "failed_at": now, "last_error": error.summary}
     summary = error.summary if error else _refusals_text(outcome.refused)
@@ -173,6 +183,14 @@ def _next_state(
         return {**base, "status": Status.FAILED, "failed_at": now,
                 "last_error": f"{summary} ({reason})"}
     return {**base, "status": Status.QUEUED, "next_attempt_at": next_at, "last_error": summary}
+
+
+def _paused(until: datetime, deadline: datetime, summary: str) -> dict:
+    """Throttled: queued again for when the pause ends, the try not counted against it."""
+    reason = backoff.give_up_reason(0, until, deadline)
+    if reason:
+        return {"status": Status.FAILED, "last_error": f"{summary} ({reason})"}
+    return {"status": Status.QUEUED, "next_attempt_at": until, "last_error": summary}
 
 
 def pending_recipients(message: Message) -> list[str]:

@@ -6,6 +6,7 @@ import json
 import re
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -40,6 +41,9 @@ def integration_health(now: datetime) -> list[SmtpIntegration]:
         SmtpIntegration.objects.defer(*SECRET_FIELDS).order_by("-is_active", "name")
     )
     sent = _per_integration(Message.objects.filter(sent_at__gte=since))
+    # What a per-minute limit counts: the pace shown against it.
+    minute = now - timedelta(seconds=settings.DELIVERY_RATE_MINUTE_SECONDS)
+    sent_last_minute = _per_integration(Message.objects.filter(sent_at__gte=minute))
     # Failure events: failed_at stays when staff retry, so an outage is not forgotten.
     failed = _per_integration(Message.objects.filter(failed_at__gte=since))
     queued = _per_integration(Message.objects.pending())
@@ -50,6 +54,7 @@ def integration_health(now: datetime) -> list[SmtpIntegration]:
         pk = integration.pk
         integration.sent_24h, integration.failed_24h = sent.get(pk, 0), failed.get(pk, 0)
         integration.queued = queued.get(pk, 0)
+        integration.sent_last_minute = sent_last_minute.get(pk, 0)
         integration.opened_24h, integration.clicked_24h = opened.get(pk, 0), clicked.get(pk, 0)
         integration.failure_rate = failure_rate(integration.sent_24h, integration.failed_24h)
     return integrations

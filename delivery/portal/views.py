@@ -19,6 +19,7 @@ from integrations.diagnostic_runs import QuotaExceeded, run_integration_test
 
 from . import chart, export, keyset, message_files, queries
 from .access import VIEW_SENDERS, integration_viewers_only, may_view
+from .pace import add_pace
 from .forms import LogFilterForm, TestSendForm
 
 PAGE_SIZE = 50
@@ -37,8 +38,10 @@ PREVIEW_POLICY = "default-src 'none'; img-src data: cid:; style-src 'unsafe-inli
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Health and 24-hour counts per integration, and the queue at a glance."""
     now = queries.now()
+    integrations = chart.attach_feedback_rates(queries.integration_health(now), now)
+    add_pace(integrations)
     return render(request, "portal/dashboard.html", {
-        "integrations": chart.attach_feedback_rates(queries.integration_health(now), now),
+        "integrations": integrations,
         "queue": queries.queue_state(now),
         "chart": chart.hourly_chart(now),
         "section": "dashboard",

@@ -10,6 +10,7 @@ from django.utils import timezone
 from delivery import engine, wakeups
 from delivery.api import send_email
 from delivery.models import Message, Status
+from tests.conftest import wait_until
 from tests.factories import make_integration
 from tests.support.smtp_servers import SmtpTestServer
 
@@ -89,3 +90,30 @@ def test_a_long_drain_hands_the_rest_to_a_new_task_so_other_mail_gets_a_turn(
         statuses = sorted(Message.objects.filter(pk__in=[m.pk for m in messages])
                           .values_list("status", flat=True))
         assert statuses == [Status.QUEUED, Status.QUEUED, Status.SENT]
+
+
+def test_drains_halted_for_the_same_moment_schedule_one_wake_up_for_it(published):
+    integration = make_integration()
+    turn = wakeups.wake_time(timezone.now() + timedelta(seconds=30)) + timedelta(milliseconds=1)
+    for jitter_us in (0, 900, 4000):  # three drains waited for the same turn
+        wakeups.publish_at(integration.pk, wakeups.wake_time(turn + timedelta(
+            microseconds=jitter_us)))
+    wakeups.publish_at(integration.pk, wakeups.wake_time(turn + timedelta(seconds=2)))
+    assert published == [integration.pk, integration.pk]
+
+
+def test_a_moment_whose_wake_up_came_can_be_scheduled_again(published):
+    integration = make_integration()
+    moment = wakeups.wake_time(timezone.now() + timedelta(milliseconds=30))
+    wakeups.publish_at(integration.pk, moment)
+    wait_until(lambda: timezone.now() > moment + timedelta(milliseconds=20))
+    wakeups.publish_at(integration.pk, moment)  # a drain halted after that wake-up ran
+    assert published == [integration.pk, integration.pk]
+
+
+def test_wake_times_round_up_to_the_grain():
+    moment = timezone.now()
+    rounded = wakeups.wake_time(moment)
+    assert moment <= rounded < moment + timedelta(milliseconds=wakeups.WAKE_GRAIN_MS)
+    assert round(rounded.timestamp() * 1000) % wakeups.WAKE_GRAIN_MS == 0
+    assert wakeups.wake_time(rounded) == rounded

@@ -287,7 +287,9 @@ def test_the_microsoft_preset_brings_oauth2_and_its_published_limits(admin_clien
         "smtp.office365.com", "oauth2", "microsoft",
     )
     assert (integration.rate_limit_per_minute, integration.rate_limit_per_day,
-            integration.max_connections) == (30, 10000, 3)
+            integration.daily_limit_counts, integration.max_connections) == (
+        30, 10000, "recipients", 3,
+    )
 
 
 def test_the_gmail_preset_still_wants_the_google_credentials(admin_client):
@@ -437,6 +439,7 @@ def choose_presets(page) -> None:
         "oauth2", "microsoft",
     )
     assert page.input_value("#id_rate_limit_per_minute") == "30"
+    assert page.input_value("#id_daily_limit_counts") == "recipients"
     assert page.is_checked("#id_use_tls")
 
 

@@ -27,6 +27,11 @@ HOUR = timedelta(hours=1)
         ({"last_test_at": NOW, "last_test_ok": False, "last_success_at": NOW - HOUR},
          "test_failed"),
         ({"needs_attention_reason": "535 5.7.8", "last_success_at": NOW}, "attention"),
+        # A provider's throttling pause, while it lasts.
+        ({"throttled_until": timezone.now() + HOUR, "last_success_at": NOW}, "throttled"),
+        ({"throttled_until": NOW - HOUR, "last_success_at": NOW}, "ok"),
+        ({"throttled_until": timezone.now() + HOUR, "needs_attention_reason": "535"},
+         "attention"),
     ],
 )
 def test_health_follows_the_newest_evidence(fields, expected):
@@ -41,3 +46,17 @@ def test_admin_list_shows_ok_after_a_success_newer_than_a_failed_test(admin_clie
     page = admin_client.get("/admin/integrations/smtpintegration/").content.decode()
     assert "OK" in page
     assert "Last test failed" not in page
+
+
+def test_the_admin_shows_a_throttling_pause_with_its_reason(admin_client):
+    integration = SmtpIntegration.objects.create(
+        name="throttled", host="smtp.office365.com", port=587, last_success_at=NOW,
+        throttled_until=timezone.now() + HOUR,
+        throttled_reason="Microsoft 365 limits this mailbox to 30 messages a minute: mail: "
+        "421 4.4.2 Message submission rate for this client has exceeded the configured limit",
+    )
+    listing = admin_client.get("/admin/integrations/smtpintegration/").content.decode()
+    assert "Paused until" in listing and "30 messages a minute" in listing
+    change = admin_client.get(f"/admin/integrations/smtpintegration/{integration.pk}/change/")
+    page = change.content.decode()
+    assert "Throttled until" in page and "421 4.4.2 Message submission rate" in page

@@ -2,21 +2,19 @@
 
 Each SmtpTestServer runs its own event loop in a thread, on 127.0.0.1 and a port the OS
 picks, and records what clients did: connections, EHLO/HELO names, AUTH attempts (login
-names only, never passwords or tokens) and every accepted message.
+names only, never passwords or tokens), the time of every MAIL FROM, and every accepted
+message with the time it arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import email
 import email.policy
-import json
 import socket
 import ssl
-import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -24,25 +22,20 @@ from functools import cached_property
 from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from .ports import unused_port
+from .raw_servers import HOST, BlackholeServer, HandshakeDropServer
+from .raw_servers import listen as _listen
+from .xoauth2_smtp import XOAUTH2_REFUSALS, XOAuth2SMTP
 
 __all__ = [
-    "BlackholeServer", "HandshakeDropServer", "Received", "SmtpTestServer", "unused_port",
+    "XOAUTH2_REFUSALS", "BlackholeServer", "HandshakeDropServer", "Received", "SmtpTestServer",
+    "unused_port",
 ]
 
-HOST = "127.0.0.1"
 TlsMode = Literal["none", "starttls", "implicit"]
 XOAuth2Validator = Callable[[str, str], bool]
-
-# What Gmail sends as a 334 challenge when it refuses a token, before its 535.
-GMAIL_XOAUTH2_ERROR = {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
-XOAUTH2_REFUSALS = {
-    "gmail": "535 5.7.8 Username and Password not accepted. BadCredentials - gsmtp",
-    "microsoft": "535 5.7.3 Authentication unsuccessful [TEST.PROD.OUTLOOK.COM]",
-}
-
 
 @dataclass
 class Received:
@@ -51,6 +44,8 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     content: bytes
+    # When the server took it (time.time()): what a provider's rate limit counts.
+    arrived_at: float = 0.0
 
     @cached_property
     def parsed(self) -> EmailMessage:
@@ -122,6 +117,8 @@ class SmtpTestServer:
 
         self.host, self.port = HOST, 0  # the real port is known once started
         self.messages: list[Received] = []
+        # The time.time() of every MAIL FROM, taken or refused: each try of a message.
+        self.mail_commands: list[float] = []
         self.ehlo_hostnames: list[str] = []
         self.auth_attempts: list[tuple[str, str]] = []
         self.connections = 0
@@ -227,12 +224,12 @@ class SmtpTestServer:
         self.drop_in_data_first_n -= 1
         return True
 
-    def _new_protocol(self) -> _SMTP:
+    def _new_protocol(self) -> XOAuth2SMTP:
         """One SMTP protocol per TCP connection, built from the options as they are now."""
         if not self._probing:
             self._count_connection()
         starttls = self.tls == "starttls" and self.advertise_starttls
-        return _SMTP(
+        return XOAuth2SMTP(
             self,
             hostname="smtp.test",
             ident="notifuse test server",
@@ -286,6 +283,7 @@ class _Handler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
         mail_options: list[str],
     ) -> str:
+        self.owner._record(self.owner.mail_commands, time.time())
         reply = self.owner._scripted_mail_failure()
         if reply:
             if reply.startswith("421"):
@@ -317,58 +315,10 @@ class _Handler:
         if self.owner.reject_data:
             return self.owner.reject_data
         await self.owner._hold_if_scripted()
-        received = Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+        received = Received(envelope.mail_from, list(envelope.rcpt_tos),
+                            envelope.original_content, arrived_at=time.time())
         self.owner._record(self.owner.messages, received)
         return "250 2.0.0 OK queued"
-
-
-class _SMTP(SMTP):
-    """aiosmtpd's SMTP protocol plus AUTH XOAUTH2 as Gmail and Microsoft 365 speak it."""
-
-    def __init__(self, owner: SmtpTestServer, **kwargs: Any) -> None:
-        self.owner = owner
-        super().__init__(owner._handler, **kwargs)
-
-    async def auth_XOAUTH2(self, _: SMTP, args: list[str]) -> AuthResult:
-        """AUTH XOAUTH2 [initial response]: check the bearer token with the validator."""
-        raw = await self._xoauth2_response(args)
-        if raw is None:
-            return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode base64")
-        if raw is MISSING:  # the client aborted; aiosmtpd already replied
-            return AuthResult(success=False, handled=True)
-        user, token = _parse_xoauth2(raw)
-        self.owner._record(self.owner.auth_attempts, ("XOAUTH2", user))
-        validator = self.owner.xoauth2_validator
-        if validator is not None and validator(user, token):
-            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
-        style = self.owner.xoauth2_style
-        if style == "gmail":
-            # Gmail answers a bad token with a JSON error as a 334 challenge, waits for the
-            # client's empty line, and only then sends its 535.
-            error = json.dumps(GMAIL_XOAUTH2_ERROR, separators=(",", ":"))
-            if await self.challenge_auth(error) is MISSING:
-                return AuthResult(success=False, handled=True)
-        refusal = self.owner.xoauth2_refusal or XOAUTH2_REFUSALS[style]
-        return AuthResult(success=False, handled=False, message=refusal)
-
-    async def _xoauth2_response(self, args: list[str]) -> bytes | object | None:
-        """The decoded XOAUTH2 string (asked for if not inline); MISSING if aborted, None if bad."""
-        if len(args) < 2:
-            return await self.challenge_auth("")
-        try:
-            return base64.b64decode(args[1], validate=True)
-        except binascii.Error:
-            return None
-
-
-def _parse_xoauth2(raw: bytes) -> tuple[str, str]:
-    """Split "user=U\\x01auth=Bearer T\\x01\\x01" into (U, T)."""
-    fields = dict(
-        part.split("=", 1) for part in raw.decode(errors="replace").split("\x01") if "=" in part
-    )
-    auth = fields.get("auth", "")
-    token = auth.split(" ", 1)[1] if auth.lower().startswith("bearer ") else auth
-    return fields.get("user", ""), token
 
 
 class _Controller(Controller):
@@ -389,101 +339,3 @@ class _Controller(Controller):
 
     def factory(self) -> SMTP:
         return self.owner._new_protocol()
-
-
-def _listen(port: int) -> socket.socket:
-    """A listening socket on 127.0.0.1: `port`, or one the OS picks if 0."""
-    # IPPROTO_TCP named, so asyncio turns Nagle off on accepted connections: replies to
-    # pipelined commands must not wait for the client's delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    # A restarted server takes its port back although old connections linger in TIME_WAIT.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((HOST, port))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-class BlackholeServer:
-    """Accepts TCP connections and never says a word (for timeout tests)."""
-
-    def __init__(self) -> None:
-        # The kernel completes handshakes for the backlog; nobody ever reads or writes.
-        self.sock = _listen(0)
-        self.host, self.port = self.sock.getsockname()
-
-    def close(self) -> None:
-        """Stop listening; pending connections are reset."""
-        self.sock.close()
-
-    def __enter__(self) -> BlackholeServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-class HandshakeDropServer:
-    """Hangs up in the middle of the TLS handshake, as a flaky network or an overloaded
-    server does: it reads the client's hello and closes (`reset=True`: with a TCP reset).
-
-    tls="starttls" first speaks SMTP up to `220 Ready to start TLS`; "implicit" says nothing.
-    `connections` counts the clients served.
-    """
-
-    def __init__(self, *, tls: Literal["starttls", "implicit"], reset: bool = False) -> None:
-        assert tls in ("starttls", "implicit"), tls
-        self.tls, self.reset = tls, reset
-        self.sock = _listen(0)
-        self.host, self.port = self.sock.getsockname()
-        self.connections = 0
-        self._thread = threading.Thread(target=self._serve, name="HandshakeDrop", daemon=True)
-
-    def __enter__(self) -> HandshakeDropServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
-        self.sock.close()
-        self._thread.join(timeout=5)
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return  # closed by __exit__
-            self.connections += 1
-            try:
-                with conn:
-                    conn.settimeout(5)
-                    self._drop_mid_handshake(conn)
-            except OSError:
-                pass  # the client gave up first: nothing to do
-
-    def _drop_mid_handshake(self, conn: socket.socket) -> None:
-        if self.tls == "starttls":
-            reader = conn.makefile("rb")
-            conn.sendall(b"220 smtp.test ESMTP drops TLS handshakes\r\n")
-            while True:
-                command = reader.readline().strip().upper()
-                if not command or command == b"QUIT":
-                    return
-                if command.startswith((b"EHLO", b"HELO")):
-                    conn.sendall(b"250-smtp.test\r\n250 STARTTLS\r\n")
-                elif command == b"STARTTLS":
-                    conn.sendall(b"220 2.0.0 Ready to start TLS\r\n")
-                    break
-                else:
-                    conn.sendall(b"530 5.7.0 Must issue a STARTTLS command first\r\n")
-        conn.recv(65536)  # the ClientHello; the client now waits for our answer
-        if self.reset:
-            # Linger 0: close() sends RST instead of FIN.
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

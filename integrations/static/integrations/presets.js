@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   const CONNECTION = ["port", "use_tls", "auth_type", "oauth2_provider"];
-  const LIMITS = ["rate_limit_per_minute", "rate_limit_per_day", "max_connections"];
+  const LIMITS = ["rate_limit_per_minute", "rate_limit_per_day", "daily_limit_counts",
+    "max_connections"];
   const REGION = "{region}";
 
   function field(name) {
