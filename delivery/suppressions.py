@@ -16,9 +16,8 @@ from .signals import recipient_suppressed, send_after_commit
 
 # Mailman's scores: a hard bounce counts 1, a soft one 0.5, at most one a day per address.
 SOFT_BOUNCE_SCORE = 0.5
-# Addresses looked up per query, and from how many the lookup sends them as one array.
+# Addresses looked up per query.
 LOOKUP_CHUNK = 50_000
-ARRAY_LOOKUP_FROM = 100
 
 
 def normalize(address: str) -> str:
@@ -114,9 +113,10 @@ def suppressed_among(addresses: Iterable[str]) -> dict[str, tuple[str, str]]:
 
 
 def _listed(addresses: list[str]) -> list[tuple[str, str, str]]:
-    """One lookup. On PostgreSQL the addresses go as one array parameter: Django's `IN`
-    with tens of thousands of placeholders costs more to build than the query to run."""
-    if connection.vendor != "postgresql" or len(addresses) < ARRAY_LOOKUP_FROM:
+    """One lookup. On PostgreSQL the addresses go as one array parameter, for one address
+    too: Django's `IN` with tens of thousands of placeholders costs more to build than the
+    query to run, and for one send_email the ORM's compiling cost as much as the query."""
+    if connection.vendor != "postgresql":
         rows = Suppression.objects.filter(address__in=addresses)
         return list(rows.values_list("address", "reason", "scope"))
     table = connection.ops.quote_name(Suppression._meta.db_table)
