@@ -162,17 +162,28 @@ def bulk(sink: Sink, integration, count: int) -> float:
 
 
 def latency(sink: Sink, integration, count: int, rate: float) -> tuple[float, float]:
+    sink.reset()
+    sent_at = send_paced(integration, count, rate, "u")
+    sink.wait_for(count, timeout=120)
+    return percentiles(sink, sent_at)
+
+
+def send_paced(integration, count: int, rate: float, prefix: str) -> dict[int, float]:
+    """`count` transactional send_email calls at `rate` a second: {message id: when queued}."""
     from delivery.api import send_email
 
-    sink.reset()
     sent_at: dict[int, float] = {}
     start = time.time()
     for n in range(count):
         while time.time() < start + n / rate:
             time.sleep(0.001)
-        sent_at[send_email(to=f"u{n}@example.org", subject="x", text="x",
+        sent_at[send_email(to=f"{prefix}{n}@example.org", subject="x", text="x",
                            integration=integration).pk] = time.time()
-    sink.wait_for(count, timeout=120)
+    return sent_at
+
+
+def percentiles(sink: Sink, sent_at: dict[int, float]) -> tuple[float, float]:
+    """p50 and p99 in ms from queueing to the sink accepting each message."""
     accepted = sink.report()
     delays = sorted((accepted[pk] - t) * 1000 for pk, t in sent_at.items())
     return statistics.median(delays), delays[int(len(delays) * 0.99) - 1]
@@ -181,22 +192,14 @@ def latency(sink: Sink, integration, count: int, rate: float) -> tuple[float, fl
 def mixed(sink: Sink, integration, backlog: int, stream: int, rate: float) -> tuple[float, float]:
     """Transactional latency (p50, p99 in ms) while a marketing backlog drains on the same
     integration: priority lanes let each transactional message jump the backlog."""
-    from delivery.api import send_bulk, send_email
+    from delivery.api import send_bulk
 
     sink.reset()
     send_bulk([{"to": [f"reader{n}@example.org"], "subject": "News", "text": "x",
                 "integration": integration} for n in range(backlog)])
-    sent_at: dict[int, float] = {}
-    start = time.time()
-    for n in range(stream):
-        while time.time() < start + n / rate:
-            time.sleep(0.001)
-        sent_at[send_email(to=f"t{n}@example.org", subject="Reset", text="x",
-                           integration=integration).pk] = time.time()
+    sent_at = send_paced(integration, stream, rate, "t")
     sink.wait_for(backlog + stream, timeout=300)
-    accepted = sink.report()
-    delays = sorted((accepted[pk] - t) * 1000 for pk, t in sent_at.items())
-    return statistics.median(delays), delays[int(len(delays) * 0.99) - 1]
+    return percentiles(sink, sent_at)
 
 
 def oauth2_token_requests(sink: Sink, count: int) -> int:
