@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 
 from notifuse_smtp.caching import RecentAnswers
 
-from . import wakeups
-from .inserts import insert_many, insert_message
+from . import suppressions, wakeups
+from .inserts import insert_many, insert_message, inserts_with_conditions
 from .lifecycle import transitions
 from .lifecycle.suppression import apply_suppressions
 from .lifecycle.transitions import CannotCancel, new_message
@@ -79,28 +79,42 @@ def send_email(
         attachments=attachments, idempotency_key=idempotency_key, track=track,
         unsubscribe_url=unsubscribe_url, priority=priority, send_at=send_at,
     )
-    apply_suppressions([message])
-    stored = _insert(message, idempotency_key)
+    stored = _insert_unless_suppressed(message, idempotency_key)
     if stored is message and message.status == Status.QUEUED:
         wakeups.publish_on_commit(message.integration_id)
     return stored
 
 
-def _insert(message: Message, idempotency_key: str | None) -> Message:
-    """Store the message; with a key a concurrent call just used, return that call's."""
+def _insert_unless_suppressed(message: Message, idempotency_key: str | None) -> Message:
+    """Store the message, its suppressed recipients recorded. Where the INSERT can check the
+    list itself (PostgreSQL) nobody on it, the common case, costs no lookup of its own; when
+    somebody is, the lookup says who."""
+    if inserts_with_conditions():
+        unless = suppressions.blocking_entry_query(message.all_recipients, message.kind)
+        stored = _insert(message, idempotency_key, unless=unless)
+        if stored is not None:
+            return stored
+    apply_suppressions([message])
+    return _insert(message, idempotency_key)
+
+
+def _insert(message: Message, idempotency_key: str | None, unless=None) -> Message | None:
+    """Store the message (None when `unless` found a row); with a key a concurrent call just
+    used, return that call's."""
     try:
         if idempotency_key and transaction.get_connection().in_atomic_block:
             # A duplicate key must not break the caller's transaction: try it in a savepoint.
             with transaction.atomic():
-                insert_message(message)
+                inserted = insert_message(message, unless=unless)
         else:
-            insert_message(message)  # autocommitted: no BEGIN/COMMIT round trips of our own
+            # Autocommitted: no BEGIN/COMMIT round trips of our own.
+            inserted = insert_message(message, unless=unless)
     except IntegrityError:
         # A concurrent call with the same key won the race: return its message.
         if idempotency_key:
             return Message.objects.get(idempotency_key=idempotency_key)
         raise
-    return message
+    return message if inserted else None
 
 
 def cancel(message: Message | int, *, by: str = "app code") -> Message:

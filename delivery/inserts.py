@@ -39,9 +39,22 @@ class _CompiledInsert:
         placeholders = ", ".join(["%s"] * len(fields))
         self.sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
         self.returning_sql = f"{self.sql} RETURNING {quote(model._meta.pk.column)}"
+        # INSERT … SELECT: PostgreSQL types the parameters from the target columns here too.
+        self._unless_template = (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+                                 f"SELECT {placeholders} WHERE NOT EXISTS ({{condition}}) "
+                                 f"RETURNING {quote(model._meta.pk.column)}")
+        self._unless_sql: dict[str, str] = {}
         self.attnames = [f.attname for f in fields]
         self.timestamps = [f.attname for f in fields if _is_auto_timestamp(f)]
         self.adapters: list[Callable[[Any], Any] | None] = [_adapter(f, connection) for f in fields]
+
+    def unless_sql(self, condition: str) -> str:
+        """The INSERT that adds no row when `condition` (a query) finds one; one text per
+        condition, so PostgreSQL prepares it once per connection like the plain INSERT."""
+        sql = self._unless_sql.get(condition)
+        if sql is None:
+            sql = self._unless_sql[condition] = self._unless_template.format(condition=condition)
+        return sql
 
     def params(self, instance: models.Model) -> list:
         values = []
@@ -100,21 +113,40 @@ def _server_binding_cursor(connection):
         return connection._prepare_cursor(psycopg.Cursor(connection.connection))
 
 
-def insert_message(message: Message) -> None:
-    """Save a new message with one INSERT, as `message.save()` would."""
+def inserts_with_conditions() -> bool:
+    """Whether `insert_message(unless=…)` is available: on PostgreSQL."""
+    return connections[router.db_for_write(Message)].vendor == "postgresql"
+
+
+def insert_message(message: Message, *, unless: tuple[str, list] | None = None) -> bool:
+    """Save a new message with one INSERT, as `message.save()` would.
+
+    `unless` is a query (SQL, params) that, when it finds a row, stops the INSERT in the same
+    statement (PostgreSQL only): returns False and the message stays unsaved.
+    """
     alias = router.db_for_write(Message)
     connection = connections[alias]
     if connection.vendor != "postgresql":
+        assert unless is None, "conditional inserts need PostgreSQL"
         message.save()
-        return
+        return True
     compiled = _compiled_for(Message, alias)
     compiled.stamp(message, timezone.now())
     params = compiled.params(message)
+    sql = compiled.returning_sql
+    if unless is not None:
+        condition, condition_params = unless
+        sql = compiled.unless_sql(condition)
+        params = [*params, *condition_params]
     with _server_binding_cursor(connection) as cursor:
-        cursor.execute(compiled.returning_sql, params)
-        (message.pk,) = cursor.fetchone()
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    (message.pk,) = row
     message._state.adding = False
     message._state.db = alias
+    return True
 
 
 def insert_many(instances: Sequence[models.Model], *, read_ids: bool = False) -> None:

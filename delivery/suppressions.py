@@ -126,6 +126,17 @@ def _listed(addresses: list[str]) -> list[tuple[str, str, str]]:
         return cursor.fetchall()
 
 
+def blocking_entry_query(addresses: Iterable[str], kind: str) -> tuple[str, list]:
+    """A query (SQL, params) that finds a row when an entry stops mail of `kind` to one of
+    the addresses: send_email puts it in its INSERT, so the common case (nobody on the list)
+    costs no round trip of its own. PostgreSQL only."""
+    wanted = sorted({_normalized_or_none(a) for a in addresses} - {None})
+    scopes = list(SuppressionScope) if kind == Kind.MARKETING else [SuppressionScope.ALL]
+    table = connection.ops.quote_name(Suppression._meta.db_table)
+    return (f"SELECT 1 FROM {table} WHERE address = ANY(%s) AND scope = ANY(%s)",
+            [wanted, [str(scope) for scope in scopes]])
+
+
 def blocks(kind: str, scope: str) -> bool:
     """Whether an entry of `scope` stops mail of `kind`: marketing stops at any entry."""
     return kind == Kind.MARKETING or scope == SuppressionScope.ALL

@@ -9,7 +9,7 @@ from django.forms.models import model_to_dict
 from delivery import api
 from delivery.api import build_message, encode_attachment, send_email
 from delivery.inserts import insert_message
-from delivery.models import Message
+from delivery.models import Message, Suppression
 from integrations.failures.catalog import rule
 from tests.factories import make_integration
 
@@ -132,15 +132,42 @@ def test_the_insert_is_one_query_in_djangos_log_and_is_prepared_after_a_few_runs
 ):
     integration = make_integration()
     send_email(to="bob@example.org", subject="x", text="x", integration=integration)
-    # The route is remembered: only the suppression-list lookup and the INSERT.
-    with django_assert_num_queries(2) as captured:
+    # The route is remembered: only the INSERT, which checks the suppression list itself.
+    with django_assert_num_queries(1) as captured:
         send_email(to="bob@example.org", subject="x", text="x", integration=integration)
-    lookup, insert = (query["sql"] for query in captured.captured_queries)
-    assert lookup.startswith("SELECT address, reason, scope FROM \"delivery_suppression\"")
+    (insert,) = (query["sql"] for query in captured.captured_queries)
     assert insert.startswith('INSERT INTO "delivery_message"')
+    assert 'NOT EXISTS (SELECT 1 FROM "delivery_suppression"' in insert
     for _ in range(6):
         send_email(to="bob@example.org", subject="x", text="x", integration=integration)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements "
                        "WHERE statement LIKE 'INSERT INTO \"delivery_message\"%%'")
         assert cursor.fetchone()[0] == 1
+
+
+def test_a_suppressed_recipient_stops_the_checking_insert_and_is_recorded(
+    django_assert_num_queries,
+):
+    integration = make_integration()
+    send_email(to="warm@example.org", subject="x", text="x", integration=integration)
+    Suppression.objects.create(address="bob@example.org", reason="complaint", scope="all")
+    # The INSERT finds the entry and adds nothing; the lookup says who; the INSERT stores.
+    with django_assert_num_queries(3):
+        message = send_email(to=["bob@example.org", "amy@example.org"], subject="x", text="x",
+                             integration=integration)
+    stored = Message.objects.get(pk=message.pk)
+    assert stored.suppressed_recipients == {"bob@example.org": "complaint"}
+    assert stored.status == "queued"
+    assert Message.objects.count() == 2
+
+
+def test_a_marketing_only_entry_does_not_stop_transactional_mail(django_assert_num_queries):
+    integration = make_integration()
+    send_email(to="warm@example.org", subject="x", text="x", integration=integration)
+    Suppression.objects.create(address="bob@example.org", reason="unsubscribe",
+                               scope="marketing")
+    with django_assert_num_queries(1):
+        message = send_email(to="bob@example.org", subject="x", text="x",
+                             integration=integration)
+    assert Message.objects.get(pk=message.pk).suppressed_recipients == {}
