@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.failures.catalog import local_failure
 from integrations.failures.errors import DeliveryError, FailureClass
 from integrations.health import mark_integration
 from integrations.models import SECRET_FIELDS, SmtpIntegration
 from integrations.smtp_client import SmtpSession
+from integrations.wire_names import from_header_error
 from notifuse_smtp.redaction import redact
 
 from . import sessions, wakeups
@@ -42,6 +44,8 @@ class BatchSession:
     def __init__(self, integration: SmtpIntegration) -> None:
         self.integration = integration
         self.session: SmtpSession | None = None
+        # The session being opened: its credentials hold the access token before it is ours.
+        self.opening: SmtpSession | None = None
         # An integration-wide failure (auth, TLS, unreachable), a throttling reply, or a
         # message whose turn in the integration's limits is not yet.
         self.halted = False
@@ -132,12 +136,16 @@ class BatchSession:
                        refused=error.refused_recipients, note=note, finished_at=timezone.now(),
                        paused_until=paused_until)
 
+    @sensitive_variables()
     def _unexpected(
         self, exc: Exception, stage: str, failure: str = "unexpected"
     ) -> DeliveryError:
         """A failure nothing classified (a bug, a message that cannot be built, a service
         such as Redis failing): transient, retried with backoff up to the attempt limit."""
         secrets = [getattr(self.integration, f) for f in SECRET_FIELDS]
+        for session in (self.session, self.opening):
+            if session is not None:  # the current OAuth2 access token, if any
+                secrets += session.credentials.secrets()
         # The log's redaction knows no integration's secrets: the traceback, which ends with
         # the exception's text, is redacted here like the attempt is.
         traceback = redact(logging.Formatter().formatException(
@@ -149,6 +157,8 @@ class BatchSession:
 
     def _check_sender(self, message: Message) -> None:
         """A sender removed after the message was queued is a configuration failure."""
+        if error := from_header_error(message.from_email):
+            raise error
         address = envelope_address(message.from_email).lower()
         if address in sender_addresses(self.integration):
             return
@@ -173,9 +183,10 @@ class BatchSession:
         if self.session is None:
             self.session = sessions.take(self.integration, mailbox)
         if self.session is None:
-            session = SmtpSession(self.integration)
-            session.open(mailbox=mailbox)
-            self.session = session
+            # Kept when open() fails, so _unexpected can redact the token it fetched.
+            self.opening = SmtpSession(self.integration)
+            self.opening.open(mailbox=mailbox)
+            self.session, self.opening = self.opening, None
         return self.session
 
     def _mailbox_for(self, message: Message) -> str:

@@ -62,7 +62,8 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
     # JavaScript every section shows, and each description says when it applies.
     fieldsets = (
         ("Connection", {"fields": (
-            "name", "preset", "ses_region", "host", "port", "use_tls", "ehlo_hostname",
+            "name", "preset", "ses_region", "host", "port", "use_tls", "allow_plaintext_auth",
+            "ehlo_hostname",
         )}),
         ("Authentication", {"fields": ("auth_type", "username", "password"),
                             "description": "Basic Auth: username and password. OAuth2: the "
@@ -182,9 +183,9 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
             return
         self.message_user(
             request,
-            "TLS is off while the integration authenticates: the login and every message "
-            "cross the network unencrypted. Turn Use TLS on unless the server is on this "
-            "machine or a network you trust.",
+            "TLS is off while the integration authenticates (plaintext AUTH allowed): the "
+            "login and every message cross the network unencrypted. Turn Use TLS on unless "
+            "the server is on this machine or a network you trust.",
             messages.WARNING,
         )
 

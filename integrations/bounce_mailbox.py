@@ -9,6 +9,7 @@ import time
 
 import imapclient
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from .failures.catalog import rule
@@ -72,6 +73,7 @@ def _connect(integration: SmtpIntegration, timeout: float) -> imapclient.IMAPCli
                            rule("imap.connect").hint) from exc
 
 
+@sensitive_variables()
 def _login(client: imapclient.IMAPClient, integration: SmtpIntegration) -> None:
     if integration.bounce_imap_username.strip():
         client.login(integration.bounce_imap_username.strip(), integration.bounce_imap_password)
@@ -84,6 +86,7 @@ def _login(client: imapclient.IMAPClient, integration: SmtpIntegration) -> None:
                            "Enter an IMAP username and password for the bounce mailbox.")
 
 
+@sensitive_variables()
 def _access_token(integration: SmtpIntegration) -> str:
     """The integration's cached OAuth2 token (fetched single-flight when missing)."""
     from .oauth2 import provider_for

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from fernet_fields.hkdf import derive_fernet_key
 
 
@@ -19,9 +20,11 @@ def fernet() -> MultiFernet:
     return _fernet(tuple(settings.FERNET_KEYS))
 
 
+@sensitive_variables()
 def encrypt(value: str) -> bytes:
     return fernet().encrypt(value.encode())
 
 
+@sensitive_variables()
 def decrypt(token: bytes) -> str:
     return fernet().decrypt(token).decode()

@@ -23,6 +23,7 @@ from .models import SmtpIntegration
 from notifuse_smtp.addresses import envelope_address
 
 from .smtp_client import SmtpSession
+from .wire_names import from_header_error
 
 STEP_ORDER = ("dns", "connect", "tls", "ehlo", "token", "auth", "mail", "rcpt", "data", "imap")
 STEP_LABELS = {
@@ -114,7 +115,9 @@ def run_diagnostics(
     try:
         xoauth2_mailbox = from_email and integration.xoauth2_as_sender
         session.open(mailbox=envelope_address(from_email) if xoauth2_mailbox else None)
-        if from_email:
+        if error := from_email and from_header_error(from_email):
+            _fail(steps["mail"], error)
+        elif from_email:
             content = _test_email(integration, from_email, to)
             session.send(envelope_address(from_email), [envelope_address(to)], content)
         else:

@@ -5,15 +5,22 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.views.decorators.debug import sensitive_variables
 
 from .models import SECRET_FIELDS, DailyLimitCounts, SmtpIntegration, required_fields_for
 from .presets import PRESETS, REGION, SES_REGIONS, preset_choices, resolve
+from .secret_destinations import changed_settings, moved_secrets
 from .secrets import UndecryptableSecret
 
 KEEP_HELP = "Leave blank to keep the stored value."
 UNREADABLE = (
     "A value is stored but cannot be decrypted with the current FERNET_KEYS: enter it "
     "again, or put the old key back in FERNET_KEYS and run rotate_secrets."
+)
+PLAINTEXT_AUTH_REFUSED = (
+    "Use TLS is off and this integration logs in: the password or token would cross the "
+    "network in clear text. Turn Use TLS on, or tick this box for a relay on this machine or "
+    "a network you trust."
 )
 # Set from a preset whenever the host was left empty: a checkbox or a select cannot be
 # "left empty", and an empty host means the person relied on the preset entirely.
@@ -76,8 +83,11 @@ class SmtpIntegrationForm(forms.ModelForm):
         else:
             field.help_text = "Nothing stored."
 
+    # `cleaned` and `stored` hold the secrets: kept out of the DEBUG page's frames.
+    @sensitive_variables()
     def clean(self):
         cleaned = super().clean()
+        typed = {name for name in SECRET_FIELDS if cleaned.get(name)}
         if self.instance.pk:
             needed = required_fields_for(cleaned.get("auth_type"), cleaned.get("oauth2_provider"))
             for name in SECRET_FIELDS:
@@ -98,7 +108,26 @@ class SmtpIntegrationForm(forms.ModelForm):
             cleaned["bounce_imap_port"] = SmtpIntegration._meta.get_field(
                 "bounce_imap_port").default
         self._require(cleaned, "host", "port")
+        if self.instance.pk:
+            self._refuse_kept_secrets_sent_elsewhere(cleaned, typed)
+        if not cleaned.get("use_tls") and cleaned.get("auth_type") not in (None, "none") \
+                and not cleaned.get("allow_plaintext_auth"):
+            self.add_error("allow_plaintext_auth", PLAINTEXT_AUTH_REFUSED)
         return cleaned
+
+    def _refuse_kept_secrets_sent_elsewhere(self, cleaned: dict, typed: set[str]) -> None:
+        """A secret left blank is kept; it must not go to a destination it never went to."""
+        def value(name: str):
+            return cleaned[name] if name in cleaned else getattr(self.instance, name)
+
+        kept = [name for name in moved_secrets(self.instance, value)
+                if name not in typed and getattr(self.instance, name)]
+        changed = ", ".join(changed_settings(self.instance, value))
+        for name in kept:
+            label = self.fields[name].label or name
+            self.add_error(name, f"You changed where the credentials go ({changed}): enter the "
+                           f"{label.lower()} again. A stored secret is never sent to a new "
+                           "destination.")
 
     def _require(self, cleaned: dict, *names: str) -> None:
         """Report what is still empty once any preset has filled in its values."""

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from .secrets import SecretTextField
+from .wire_names import ehlo_hostname_problem, host_problem
 
 
 class AuthType(models.TextChoices):
@@ -78,6 +79,13 @@ class SmtpIntegration(models.Model):
         "port uses STARTTLS and stops when the server does not offer it (never plain text). "
         "The certificate is always verified. Off: everything, the login included, crosses the "
         "network unencrypted.",
+    )
+    allow_plaintext_auth = models.BooleanField(
+        "allow plaintext AUTH",
+        default=False,
+        help_text="Warning: with Use TLS off, this sends the password or OAuth2 token in clear "
+        "text, readable by anyone on the network path. Tick it only for a relay on this "
+        "machine or a network you trust. Off: a session without TLS stops before AUTH.",
     )
     ehlo_hostname = models.CharField(
         "EHLO hostname",
@@ -257,14 +265,10 @@ class SmtpIntegration(models.Model):
         errors: dict[str, str] = {}
         if self.auth_type == AuthType.OAUTH2 and not self.oauth2_provider:
             errors["oauth2_provider"] = "Choose the OAuth2 provider (Microsoft 365 or Google)."
-        for field in ("host", "ehlo_hostname"):
-            try:
-                wire_host_name(getattr(self, field).strip())
-            except UnicodeError:
-                errors[field] = (
-                    "Not a valid host name: check for an empty part (..), a part over 63 "
-                    "characters or a character host names cannot hold."
-                )
+        for field, problem in (("host", host_problem(self.host)),
+                               ("ehlo_hostname", ehlo_hostname_problem(self.ehlo_hostname))):
+            if problem:
+                errors[field] = problem
         for field in self.required_fields():
             if not str(getattr(self, field) or "").strip():
                 label = self._meta.get_field(field).verbose_name

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from cryptography.fernet import InvalidToken
+from django.views.decorators.debug import sensitive_variables
 from fernet_fields import EncryptedTextField
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ class UndecryptableSecret(str):
 class SecretTextField(EncryptedTextField):
     """An encrypted text field that reads an undecryptable value as UndecryptableSecret."""
 
+    # The DEBUG page shows the locals of every frame: here and below, the plain secret.
+    @sensitive_variables()
     def from_db_value(self, value, expression, connection, *args):
         try:
             return super().from_db_value(value, expression, connection, *args)
@@ -36,6 +39,10 @@ class SecretTextField(EncryptedTextField):
             logger.error("A stored %s.%s cannot be decrypted with FERNET_KEYS",
                          self.model.__name__, self.name)
             return UndecryptableSecret()
+
+    @sensitive_variables()
+    def get_db_prep_save(self, value, connection):
+        return super().get_db_prep_save(value, connection)
 
 
 def undecryptable_fields(instance, names) -> list[str]:

@@ -18,10 +18,13 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from .bounded_replies import bounded_replies
 from .credentials import credentials_for
+from .credentials.base import refuse_auth_in_clear
 from .failures import catalog
 from .failures.errors import DeliveryError, FailureClass
 from .secrets import undecryptable_fields
+from .wire_names import ehlo_hostname_error
 
 if TYPE_CHECKING:
     from .credentials.base import Credentials
@@ -76,6 +79,9 @@ class SmtpSession:
         """
         self.mailbox = mailbox or self.integration.username
         self._check_secrets_readable()
+        if error := ehlo_hostname_error(self.integration):
+            with self._step("ehlo"):  # reported at the step it would have broken
+                raise error
         if self.integration.auth_type == "oauth2":
             with self._step("token"):
                 self.credentials.prepare(mailbox=self.mailbox)
@@ -110,7 +116,9 @@ class SmtpSession:
         try:
             self._greet(smtp)
             with self._step("auth"):
-                self.credentials.authenticate(smtp, mailbox=self.mailbox)
+                refuse_auth_in_clear(smtp, self.integration)
+                with bounded_replies(smtp):
+                    self.credentials.authenticate(smtp, mailbox=self.mailbox)
         except BaseException:
             _quietly_close(smtp)
             raise

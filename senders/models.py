@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from notifuse_smtp.control_chars import control_characters_in
+
 # What email.headerregistry.Address refuses in a display name.
 LINE_BREAKS = re.compile(r"[\r\n]+")
 
@@ -55,6 +57,10 @@ class Sender(models.Model):
     def clean(self) -> None:
         # Case differences must not make two senders of one address.
         self.email = (self.email or "").strip().lower()
-        # A text input cannot type one, a crafted POST can; it would be a header injection.
+        # A text input cannot type one, a crafted POST can; it would be a header injection
+        # (the email package folds a header at a vertical tab or form feed too).
         if LINE_BREAKS.search(self.name or ""):
             raise ValidationError({"name": "A display name cannot contain a line break."})
+        if found := control_characters_in(self.name):
+            raise ValidationError({"name": "A display name cannot contain control characters "
+                                           f"(found: {found})."})

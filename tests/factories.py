@@ -17,6 +17,8 @@ def make_integration(server=None, *, sender: str | None = "app@example.com", **f
         "host": server.host if server else "127.0.0.1",
         "port": server.port if server else 2525,
         "use_tls": bool(server and server.tls != "none"),
+        # A test server without TLS is a relay on this machine: AUTH may go in clear.
+        "allow_plaintext_auth": bool(server and server.tls == "none"),
         "auth_type": "basic" if server and server.credentials else "none",
         "use_for_transactional": True,
         "use_for_marketing": True,

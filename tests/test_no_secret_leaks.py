@@ -62,3 +62,79 @@ def test_debug_logs_attempts_and_health_never_contain_a_secret(
     ]
     leaks = [value for value in forbidden(microsoft, google) if any(value in r for r in records)]
     assert leaks == []
+
+
+# -- the DEBUG page's frames: every function holding a secret is marked sensitive_variables ----
+CLEANSED = "********************"
+
+
+def debug_page_of(call) -> str:
+    """The DEBUG error page (its HTML, frames and locals) of the exception `call()` raises."""
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    with pytest.raises(RuntimeError):
+        try:
+            call()
+        except RuntimeError:
+            reporter = ExceptionReporter(None, *sys.exc_info())
+            raise
+    return reporter.get_traceback_html()
+
+
+def crash(*args, **kwargs):
+    raise RuntimeError("unexpected, below a frame that holds a secret")
+
+
+@pytest.mark.django_db
+def test_the_debug_page_of_a_crash_inside_smtp_auth_shows_no_credentials(monkeypatch, settings):
+    import smtplib
+
+    from integrations.smtp_client import SmtpSession
+
+    settings.DEBUG = True
+    with SmtpTestServer(credentials={"app": BASIC_PASSWORD}) as server:
+        integration = make_integration(server, username="app", password=BASIC_PASSWORD)
+        # smtplib.auth holds "\0app\0password" in `initial_response` when it encodes it.
+        monkeypatch.setattr(smtplib, "encode_base64", crash)
+        page = debug_page_of(lambda: SmtpSession(integration).open())
+    assert "initial_response" in page and CLEANSED in page  # the frames were shown
+    plain = f"\0app\0{BASIC_PASSWORD}"
+    for value in (BASIC_PASSWORD, base64.b64encode(plain.encode()).decode(), repr(plain)[1:-1]):
+        assert value not in page
+
+
+@pytest.mark.django_db
+def test_the_debug_page_of_a_crash_inside_xoauth2_shows_no_token(
+    monkeypatch, settings, microsoft, google, xoauth2_server
+):
+    import smtplib
+
+    from integrations.smtp_client import SmtpSession
+
+    settings.DEBUG = True
+    integration = google_integration(xoauth2_server)
+    monkeypatch.setattr(smtplib, "encode_base64", crash)
+    page = debug_page_of(lambda: SmtpSession(integration).open())
+    assert google.issued and CLEANSED in page
+    assert [value for value in forbidden(google) if value in page] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("provider", ["google", "microsoft"])
+def test_the_debug_page_of_a_crash_inside_a_token_request_shows_no_client_secret(
+    monkeypatch, settings, microsoft, google, xoauth2_server, provider
+):
+    import requests
+
+    from integrations.oauth2 import provider_for
+
+    settings.DEBUG = True
+    make = google_integration if provider == "google" else microsoft_integration
+    integration = make(xoauth2_server)
+    monkeypatch.setattr(requests.Session, "request", crash)
+    monkeypatch.setattr(requests, "post", crash)
+    page = debug_page_of(lambda: provider_for(integration).fetch())
+    assert CLEANSED in page
+    assert [value for value in forbidden() if value in page] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -31,3 +32,14 @@ class Credentials:
     def secrets(self) -> list[str]:
         """Values that must never appear in an attempt, a log line or an exception."""
         return []
+
+
+def refuse_auth_in_clear(smtp: smtplib.SMTP, integration: SmtpIntegration) -> None:
+    """No password or token crosses an unencrypted connection unless staff allowed it for
+    this integration (a relay on this machine); raises the catalog's local.plaintext-auth."""
+    if integration.auth_type == "none" or integration.allow_plaintext_auth:
+        return
+    if not isinstance(smtp.sock, ssl.SSLSocket):
+        from integrations.failures.catalog import local_failure
+
+        raise local_failure("plaintext-auth")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import smtplib
 
+from django.views.decorators.debug import sensitive_variables
+
 from .base import Credentials
 
 
 class BasicCredentials(Credentials):
+    @sensitive_variables()
     def authenticate(self, smtp: smtplib.SMTP, *, mailbox: str) -> None:
         username, password = self.integration.username, self.integration.password
         if username.isascii() and password.isascii():
@@ -16,6 +19,7 @@ class BasicCredentials(Credentials):
         else:
             login_plain_utf8(smtp, username, password)
 
+    @sensitive_variables()
     def secrets(self) -> list[str]:
         return [self.integration.password]
 
@@ -25,6 +29,7 @@ class NoCredentials(Credentials):
         """A local relay that trusts the network: nothing to do."""
 
 
+@sensitive_variables()
 def login_plain_utf8(smtp: smtplib.SMTP, username: str, password: str) -> None:
     """AUTH PLAIN with the credentials in UTF-8, as RFC 4616 defines it.
 

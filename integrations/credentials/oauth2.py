@@ -6,6 +6,8 @@ import base64
 import json
 import smtplib
 
+from django.views.decorators.debug import sensitive_variables
+
 from integrations.failures.errors import DeliveryError
 from integrations.oauth2 import provider_for
 from integrations.oauth2.cache import CachedToken, TokenCache
@@ -33,6 +35,7 @@ class OAuth2Credentials(Credentials):
     def prepare(self, *, mailbox: str | None = None) -> None:
         self.token = self._cache(mailbox).get()
 
+    @sensitive_variables()
     def authenticate(self, smtp: smtplib.SMTP, *, mailbox: str) -> None:
         assert self.token is not None, "prepare() first"
         self.challenge = ""
@@ -62,6 +65,7 @@ class OAuth2Credentials(Credentials):
         self.token = self._cache(mailbox).get(rejected=self.token.access_token)
         return True
 
+    @sensitive_variables()
     def secrets(self) -> list[str]:
         values = self.provider.secrets()
         if self.token is not None:

@@ -5,11 +5,14 @@ A reply the server gave (smtplib.SMTPResponseException) is read by the reply rul
 
 from __future__ import annotations
 
+import binascii
 import smtplib
 import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from integrations.bounded_replies import ReplyTooLong, UnreadableReply
 
 from .rules import C, T, Context, Rule
 
@@ -47,6 +50,18 @@ RULES: tuple[Rule, ...] = (
     Rule("exception.encoding-command", C, "Use ASCII envelope addresses (the domain is "
          "IDNA-encoded; the local part must be ASCII).",
          says="The command contains non-ASCII characters, which smtplib cannot send here."),
+    # What a hostile or broken server answers to AUTH: a challenge that is not base64, a line
+    # that is not a reply, a reply too long to be one. Nothing the server sent is kept.
+    Rule("exception.auth-challenge", C, "The server's AUTH challenge (a 334 reply) was not "
+         "valid base64, as RFC 4954 requires: check that host and port lead to the SMTP "
+         "submission server you expect.", stage="auth",
+         says="The server's AUTH challenge could not be decoded ({reason})."),
+    Rule("exception.unreadable-reply", C, "The server's answer was not an SMTP reply (three "
+         "digits, then text): check that host and port lead to an SMTP server.",
+         says="The server answered with something that is not an SMTP reply."),
+    Rule("exception.reply-too-long", C, "The server's answer was far longer than any SMTP "
+         "reply: check that host and port lead to the SMTP server you expect. The rest was "
+         "not read.", says="The server's reply exceeded {limit}; the connection was closed."),
     Rule("exception.dns", C, "Check the SMTP host for typos; the name is not known to DNS.",
          stage="connect", says="Host name does not resolve: {host} ({reason})"),
     Rule("exception.timeout", T, "The server did not answer in time; check host, port and "
@@ -84,6 +99,9 @@ class ByType:
 # Tried in order, so subclasses come before their bases (every ssl error and DNS failure is an
 # OSError; SMTPServerDisconnected is an SMTPException).
 BY_TYPE: tuple[ByType, ...] = (
+    ByType(UnreadableReply, "exception.unreadable-reply"),
+    ByType(ReplyTooLong, "exception.reply-too-long",
+           lambda exc, context: {"limit": exc.limit}),
     ByType(smtplib.SMTPNotSupportedError, "exception.not-supported", _redacted_text),
     ByType(smtplib.SMTPServerDisconnected, "exception.disconnected", _redacted_text),
     ByType(smtplib.SMTPException, "exception.smtplib", _redacted_text),
@@ -93,6 +111,8 @@ BY_TYPE: tuple[ByType, ...] = (
            "exception.tls-lost", _ssl_reason),
     ByType(ssl.SSLError, "exception.tls", _ssl_reason),
     ByType(UnicodeEncodeError, "exception.encoding-credentials", only_at="auth"),
+    # smtplib decodes a 334 challenge with base64.decodebytes; its message names no secret.
+    ByType(binascii.Error, "exception.auth-challenge", _redacted_text),
     ByType(UnicodeEncodeError, "exception.encoding-command"),
     ByType(socket.gaierror, "exception.dns",
            lambda exc, context: {"host": context.host, "reason": getattr(exc, "strerror", "")}),
@@ -103,7 +123,7 @@ BY_TYPE: tuple[ByType, ...] = (
 )
 
 # Everything a session step may raise that the catalog classifies (replies included).
-CLASSIFIED = (smtplib.SMTPException, OSError, UnicodeEncodeError)
+CLASSIFIED = (smtplib.SMTPException, OSError, UnicodeEncodeError, binascii.Error)
 
 
 def by_type(exc: BaseException, stage: str) -> ByType:

@@ -39,4 +39,20 @@ RULES: tuple[Rule, ...] = (
     Rule("local.no-sender", C, "Add a sender (an address this integration may send from) to "
          "the integration, then test again.", stage="mail",
          says="No From address: the integration has no senders{username_note}"),
+    # Use TLS off and no explicit permission: the password or token would cross the network
+    # in clear text (RFC 4954 §4 asks for TLS before AUTH with a plaintext mechanism).
+    Rule("local.plaintext-auth", C, "The session is not encrypted, so AUTH was not sent: turn "
+         "Use TLS on (STARTTLS on 587, implicit TLS on 465). Only for a relay on this machine "
+         "or a network you trust, tick Allow plaintext AUTH instead.", stage="auth",
+         says="No TLS on this connection: the credentials were not sent."),
+    Rule("local.invalid-ehlo-hostname", C, "Correct the EHLO hostname of the integration (or "
+         "the SMTP host it falls back to): a domain such as mail.example.com, with no spaces "
+         "or control characters.", stage="ehlo",
+         says="The name for EHLO cannot be sent: {problem}"),
+    # A sender's display name stored before the admin refused control characters: the From
+    # line would be split (a vertical tab folds a header) or refused.
+    Rule("local.control-characters-in-from", P, "Correct the sender's display name in the "
+         "admin (control characters are refused there). This message keeps the From it was "
+         "queued with: send it again once the sender is fixed.", stage="mail",
+         says="The From address contains control characters ({found}); nothing was sent."),
 )

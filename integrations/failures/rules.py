@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from notifuse_smtp.redaction import redact
 
@@ -66,8 +66,9 @@ class Context:
     auth_type: str = ""
     # The session's timeout in seconds, for the text of a timeout.
     timeout: float = 0.0
-    # Values no error text may carry (passwords, client secrets, tokens).
-    secrets: tuple[str, ...] = ()
+    # Values no error text may carry (passwords, client secrets, tokens); never in the repr,
+    # which the DEBUG page shows for every frame holding a Context.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def redacted(self, text: str) -> str:
         return redact(text, self.secrets)

@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.views.decorators.debug import sensitive_variables
+
 from integrations.failures.catalog import failure
 from integrations.failures.errors import DeliveryError
 
@@ -44,6 +46,7 @@ class TokenProvider:
     def secrets(self) -> list[str]:
         raise NotImplementedError
 
+    @sensitive_variables()
     def fingerprint(self, mailbox: str) -> str:
         parts = (self.name, *self.credential_parts(), mailbox)
         return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import redis
 from cryptography.fernet import InvalidToken
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.crypto import decrypt, encrypt
 from integrations.failures.catalog import local_failure
@@ -42,6 +43,7 @@ class TokenCache:
         self.key = f"notifuse:token:{provider.integration.pk}:{provider.fingerprint(mailbox)}"
         self.mailbox = mailbox
 
+    @sensitive_variables()
     def get(self, *, rejected: str | None = None) -> CachedToken:
         """A valid token: from the cache, or fetched once for all workers that need it.
 
@@ -69,6 +71,7 @@ class TokenCache:
     def drop(self) -> None:
         self.client.delete(self.key)
 
+    @sensitive_variables()
     def _fetch_and_store(self) -> CachedToken:
         token = self.provider.fetch()
         expires_at = time.time() + token.expires_in
@@ -83,6 +86,7 @@ class TokenCache:
             self._store_rotated_refresh_token(token, value, ttl)
         return CachedToken(token.access_token, expires_at, from_cache=False)
 
+    @sensitive_variables()
     def _store_rotated_refresh_token(self, token: Token, value: bytes, ttl: int) -> None:
         from integrations.models import SmtpIntegration
 
@@ -98,6 +102,7 @@ class TokenCache:
         if ttl > 0:
             self.client.set(self.key, value, ex=ttl)
 
+    @sensitive_variables()
     def _read(self) -> CachedToken | None:
         raw = self.client.get(self.key)
         if raw is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.failures.catalog import failure, first_rule
 
@@ -15,13 +16,16 @@ TOKEN_TIMEOUT = 15.0
 class GoogleTokenProvider(TokenProvider):
     name = "google"
 
+    @sensitive_variables()
     def credential_parts(self) -> tuple[str, ...]:
         i = self.integration
         return (settings.GOOGLE_TOKEN_URL, i.client_id, i.client_secret, i.refresh_token)
 
+    @sensitive_variables()
     def secrets(self) -> list[str]:
         return [self.integration.client_secret, self.integration.refresh_token]
 
+    @sensitive_variables()
     def fetch(self) -> Token:
         i = self.integration
         payload = post_token_request({
@@ -37,6 +41,7 @@ class GoogleTokenProvider(TokenProvider):
         )
 
 
+@sensitive_variables()
 def post_token_request(data: dict) -> dict:
     """POST to Google's token endpoint; return the JSON answer or raise DeliveryError."""
     try:

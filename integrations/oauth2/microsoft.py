@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import msal
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.failures.catalog import failure, first_rule
 
@@ -32,13 +33,16 @@ _applications_lock = threading.Lock()
 class MicrosoftTokenProvider(TokenProvider):
     name = "microsoft"
 
+    @sensitive_variables()
     def credential_parts(self) -> tuple[str, ...]:
         i = self.integration
         return (settings.MICROSOFT_AUTHORITY_HOST, i.tenant_id, i.client_id, i.client_secret)
 
+    @sensitive_variables()
     def secrets(self) -> list[str]:
         return [self.integration.client_secret]
 
+    @sensitive_variables()
     def fetch(self) -> Token:
         try:
             application = self._application()
@@ -57,6 +61,7 @@ class MicrosoftTokenProvider(TokenProvider):
             return Token(result["access_token"], float(result.get("expires_in", 3599)))
         raise self._error(result)
 
+    @sensitive_variables()
     def _application(self) -> msal.ConfidentialClientApplication:
         i = self.integration
         authority = f"{settings.MICROSOFT_AUTHORITY_HOST.rstrip('/')}/{i.tenant_id.strip()}"
@@ -78,6 +83,7 @@ class MicrosoftTokenProvider(TokenProvider):
                 _applications[key] = application
         return application
 
+    @sensitive_variables()
     def _error(self, result: dict):
         error = result.get("error", "unknown_error")
         codes = list(result.get("error_codes") or [])

@@ -268,7 +268,7 @@ def test_the_sendgrid_preset_fills_an_empty_port_and_the_apikey_username(admin_c
 
 def test_a_preset_keeps_what_was_typed(admin_client):
     data = form_data(preset="mailgun", host="smtp.eu.mailgun.org", port="2525", use_tls=None,
-                     rate_limit_per_minute="100")
+                     allow_plaintext_auth="on", rate_limit_per_minute="100")
     assert admin_client.post(ADD_URL, data).status_code == 302
     integration = SmtpIntegration.objects.get()
     assert (integration.host, integration.port, integration.use_tls) == (

@@ -35,6 +35,7 @@ def change(admin_client, integration, **fields):
     data = {
         "name": integration.name, "preset": "", "ses_region": "", "host": integration.host,
         "port": str(integration.port), "ehlo_hostname": "", "auth_type": "basic",
+        "allow_plaintext_auth": "on" if integration.allow_plaintext_auth else None,
         "username": integration.username, "password": "", "oauth2_provider": "",
         "client_id": "", "client_secret": "", "tenant_id": "", "refresh_token": "",
         "use_for_transactional": "on", "is_active": "on", "rate_limit_per_minute": "",

@@ -59,9 +59,15 @@ def test_the_ehlo_help_says_the_host_is_sent_as_it_is(admin_client):
     assert SmtpIntegration(host="localhost").ehlo_name == "localhost"
 
 
-def test_saving_a_login_without_tls_warns(admin_client):
-    response = admin_client.post(ADD_URL, posted(use_tls=None, _continue="1"), follow=True)
+def test_a_login_without_tls_is_refused_unless_plaintext_auth_is_allowed(admin_client):
+    refused = admin_client.post(ADD_URL, posted(use_tls=None))
+    assert refused.status_code == 200
+    assert "the password or token would cross the network in clear" in refused.text
+    assert not SmtpIntegration.objects.exists()
+    response = admin_client.post(ADD_URL, posted(use_tls=None, allow_plaintext_auth="on",
+                                                 _continue="1"), follow=True)
     assert "TLS is off while the integration authenticates" in response.content.decode()
+    assert "sends the password or OAuth2 token in clear text" in response.content.decode()
     quiet = admin_client.post(ADD_URL, posted(name="Local", use_tls=None, auth_type="none",
                                               username="", password="", _continue="1"),
                               follow=True)
