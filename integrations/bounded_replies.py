@@ -35,12 +35,13 @@ class UnreadableReply(smtplib.SMTPException):
 
 @contextmanager
 def bounded_replies(smtp: smtplib.SMTP, max_bytes: int = MAX_REPLY_BYTES) -> Iterator[None]:
-    """Within the block, every reply `smtp` reads is bounded to `max_bytes`."""
-    smtp.getreply = lambda: read_reply(smtp, max_bytes)
+    """Within the block, every reply `smtp` reads is bounded to `max_bytes`
+    (`smtp_connection.Smtp` reads its replies through `read_reply` then)."""
+    smtp.reply_limit = max_bytes
     try:
         yield
     finally:
-        del smtp.getreply  # the class's own method again
+        smtp.reply_limit = None
 
 
 def read_reply(smtp: smtplib.SMTP, max_bytes: int) -> tuple[int, bytes]:

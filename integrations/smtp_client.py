@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import smtplib
 import socket
-import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,11 +22,14 @@ from .credentials import credentials_for
 from .credentials.base import refuse_auth_in_clear
 from .failures import catalog
 from .failures.errors import DeliveryError, FailureClass
+from .mail_parameters import prepare
 from .secrets import undecryptable_fields
+from .smtp_connection import ImplicitTlsSmtp, Smtp, quietly_close, tls_context
 from .wire_names import ehlo_hostname_error
 
 if TYPE_CHECKING:
     from .credentials.base import Credentials
+    from .mail_parameters import Prepared
     from .models import SmtpIntegration
 
 ACCEPTED_RCPT = (250, 251)
@@ -38,11 +40,6 @@ LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 # Called after each stage with (stage, seconds, session, error or None): diagnostics use it.
 StepObserver = Callable[[str, float, "SmtpSession", DeliveryError | None], None]
-
-
-def tls_context() -> ssl.SSLContext:
-    """A client context that verifies certificates and host names against the system store."""
-    return ssl.create_default_context()
 
 
 class SmtpSession:
@@ -120,7 +117,7 @@ class SmtpSession:
                 with bounded_replies(smtp):
                     self.credentials.authenticate(smtp, mailbox=self.mailbox)
         except BaseException:
-            _quietly_close(smtp)
+            quietly_close(smtp)
             raise
         # Returned only once fully set up, as Django's backend assigns its connection.
         return smtp
@@ -133,7 +130,7 @@ class SmtpSession:
                 sock = socket.create_connection((integration.host, integration.port), timeout)
             try:
                 with self._step("tls"):
-                    self.smtp_in_progress = _ImplicitTlsSmtp(
+                    self.smtp_in_progress = ImplicitTlsSmtp(
                         sock, integration.host, integration.port, integration.ehlo_name, timeout
                     )
             except DeliveryError:
@@ -141,7 +138,7 @@ class SmtpSession:
                 raise
             return self.smtp_in_progress
         with self._step("connect"):
-            self.smtp_in_progress = smtplib.SMTP(
+            self.smtp_in_progress = Smtp(
                 integration.host,
                 integration.port,
                 local_hostname=integration.ehlo_name,
@@ -173,21 +170,24 @@ class SmtpSession:
         """Run one transaction; return the refused recipients as {address: (code, text)}.
 
         Raises DeliveryError when nothing could be sent: MAIL or DATA refused, every
-        recipient refused, or the connection lost.
+        recipient refused, or the connection lost. A failure after some recipients were
+        refused carries their refusals too (`refused_recipients`).
         """
         smtp = self.smtp
         assert smtp is not None, "open() first"
         if self.in_transaction:
             self.reset()  # the last transaction did not finish: start clean
+        with self._step("mail"):
+            prepared = prepare(content, smtp.esmtp_features)
         self.in_transaction = True
         # A session with an observer (Test integration) goes step by step, so each step
         # reports its own reply and time.
         pipelining = self.observer is None and smtp.has_extn("pipelining")
         if pipelining and len(recipients) <= PIPELINE_MAX_RECIPIENTS:
-            return self._send_pipelined(smtp, envelope_from, recipients, content)
+            return self._send_pipelined(smtp, envelope_from, recipients, prepared)
         refused: dict[str, tuple[int, str]] = {}
         with self._step("mail"):
-            code, reply = smtp.mail(envelope_from)
+            code, reply = smtp.mail(envelope_from, prepared.options)
             if code != 250:
                 raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
         with self._step("rcpt"):
@@ -195,13 +195,11 @@ class SmtpSession:
                 code, reply = smtp.rcpt(address)
                 if code not in ACCEPTED_RCPT:
                     refused[address] = (code, catalog.decoded(reply))
-                if code == 421:
-                    raise smtplib.SMTPResponseException(code, reply)
             if len(refused) == len(recipients):
                 self.reset_quietly()
                 raise self.recipients_refused_error(refused)
-        with self._step("data"):
-            code, reply = smtp.data(content)
+        with _refusals_kept(refused), self._step("data"):
+            code, reply = smtp.data(prepared.content)
             if code != 250:
                 raise smtplib.SMTPDataError(code, reply)
         # After the final 250 the server has reset the transaction (RFC 5321 §4.1.1.4), so
@@ -211,58 +209,50 @@ class SmtpSession:
         return refused
 
     def _send_pipelined(
-        self, smtp: smtplib.SMTP, envelope_from: str, recipients: list[str], content: bytes
+        self, smtp: smtplib.SMTP, envelope_from: str, recipients: list[str], prepared: Prepared
     ) -> dict:
         """MAIL, every RCPT and DATA in one write, then the replies in order (RFC 2920).
 
         One round trip instead of two plus one per recipient. Every reply is read before
-        acting on any, so the connection stays in step; a 421 ends it at once.
+        acting on any, so the connection stays in step; a 421 ends it at once (Smtp).
         """
         with self._step("mail"):
             # Envelope addresses arrive bare (notifuse_smtp.addresses.envelope_address).
-            commands = [f"MAIL FROM:<{envelope_from}>"]
+            commands = [f"MAIL FROM:<{envelope_from}>{prepared.mail_from_suffix}"]
             commands += [f"RCPT TO:<{address}>" for address in recipients]
             if any("\r" in command or "\n" in command for command in commands):
                 raise ValueError("an envelope address contains a line break")  # as smtplib
             smtp.send("\r\n".join([*commands, "DATA", ""]))
-            mail_reply = self._reply(smtp)
+            mail_reply = smtp.getreply()
         refused: dict[str, tuple[int, str]] = {}
         with self._step("rcpt"):
             for address in recipients:
-                code, reply = self._reply(smtp)
+                code, reply = smtp.getreply()
                 if code not in ACCEPTED_RCPT:
                     refused[address] = (code, catalog.decoded(reply))
         with self._step("data"):
-            data_code, data_reply = self._reply(smtp)
+            data_code, data_reply = smtp.getreply()
             if data_code == 354 and (mail_reply[0] != 250 or len(refused) == len(recipients)):
                 # The server took DATA with no transaction to carry it: end it with a lone
                 # dot, as RFC 2920 says, so nothing is sent.
                 smtp.send(b".\r\n")
-                self._reply(smtp)
+                smtp.getreply()
         if mail_reply[0] != 250:
             with self._step("mail"):
                 raise smtplib.SMTPSenderRefused(*mail_reply, envelope_from)
         if len(refused) == len(recipients):
             self.reset_quietly()  # the server still holds the accepted MAIL FROM
             raise self.recipients_refused_error(refused)
-        with self._step("data"):
+        with _refusals_kept(refused), self._step("data"):
             if data_code != 354:
                 raise smtplib.SMTPDataError(data_code, data_reply)
-            smtp.send(_dot_terminated(content))
+            smtp.send(_dot_terminated(prepared.content))
             code, reply = smtp.getreply()
             if code != 250:
                 raise smtplib.SMTPDataError(code, reply)
         self.in_transaction = False
         self.messages_sent += 1
         return refused
-
-    @staticmethod
-    def _reply(smtp: smtplib.SMTP) -> tuple[int, bytes]:
-        """The next reply; a 421 means the server is closing, so nothing more will come."""
-        code, reply = smtp.getreply()
-        if code == 421:
-            raise smtplib.SMTPResponseException(code, reply)
-        return code, reply
 
     def recipients_refused_error(self, refused: dict) -> DeliveryError:
         """Every recipient refused: transient when any refusal was temporary. The error
@@ -305,7 +295,7 @@ class SmtpSession:
             try:
                 smtp.quit()
             except (smtplib.SMTPException, OSError):
-                _quietly_close(smtp)
+                quietly_close(smtp)
 
     def reset_quietly(self) -> None:
         try:
@@ -353,6 +343,17 @@ class SmtpSession:
         )
 
 
+@contextmanager
+def _refusals_kept(refused: dict) -> Iterator[None]:
+    """A failure once some recipients were refused carries their refusals, so each
+    recipient's answer is recorded (a permanent one for good) whatever DATA came to."""
+    try:
+        yield
+    except DeliveryError as error:
+        error.refused_recipients = {**refused, **error.refused_recipients}
+        raise
+
+
 def _dot_terminated(content: bytes) -> bytes:
     """The message as DATA carries it: leading dots doubled, ended by CRLF . CRLF (what
     smtplib.SMTP.data does after its own round trip for DATA, which pipelining has done)."""
@@ -360,24 +361,3 @@ def _dot_terminated(content: bytes) -> bytes:
     if not quoted.endswith(b"\r\n"):
         quoted += b"\r\n"
     return quoted + b".\r\n"
-
-
-class _ImplicitTlsSmtp(smtplib.SMTP):
-    """SMTP over a socket that is wrapped in TLS before the greeting (port 465)."""
-
-    def __init__(self, sock, host: str, port: int, local_hostname: str, timeout: float):
-        super().__init__(local_hostname=local_hostname, timeout=timeout)
-        self._host = host
-        self.sock = tls_context().wrap_socket(sock, server_hostname=host)
-        self.file = None
-        code, reply = self.getreply()
-        if code != 220:
-            self.close()
-            raise smtplib.SMTPConnectError(code, reply)
-
-
-def _quietly_close(smtp: smtplib.SMTP) -> None:
-    try:
-        smtp.close()
-    except OSError:
-        pass

@@ -81,7 +81,7 @@ def _attempt(
         stage=error.stage if error else outcome.stage,
         smtp_code=error.smtp_code if error else None,
         enhanced_code=error.enhanced_code if error else "",
-        error=error.text if error else _refusals_text(outcome.refused),
+        error=_error_text(outcome),
         hint=error.hint if error else _refusals_hint(outcome.refused, integration),
         failure_class=_failure_class(outcome),
         succeeded=error is None,
@@ -91,6 +91,16 @@ def _attempt(
     if outcome.moved_to is not None:
         attempt.error += f" [moved to integration {outcome.moved_to.name!r}]"
     return attempt
+
+
+def _error_text(outcome: Outcome) -> str:
+    error = outcome.error
+    if error is None:
+        return _refusals_text(outcome.refused)
+    if outcome.refused and error.stage != "rcpt":
+        # Some recipients were refused before DATA failed: the attempt tells both.
+        return f"{error.text} ({_refusals_text(outcome.refused)})"
+    return error.text
 
 
 def _failure_class(outcome: Outcome) -> str:

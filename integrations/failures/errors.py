@@ -35,8 +35,9 @@ class DeliveryError(Exception):
     smtp_code: int | None = None
     enhanced_code: str = ""
     hint: str = ""
-    # When every recipient was refused: each one's (code, text), so the permanent refusals
-    # are recorded as such even when the temporary ones make the error transient.
+    # The recipients the server refused in this try, each one's (code, text): every one when
+    # all were refused, or those refused before DATA failed. The permanent refusals are
+    # recorded as such whatever class the error is.
     refused_recipients: dict = field(default_factory=dict)
     # The id of the catalog rule that made this error (integrations.failures.catalog).
     rule: str = ""

@@ -66,6 +66,13 @@ RULES: tuple[Rule, ...] = (
          stage="connect", says="Host name does not resolve: {host} ({reason})"),
     Rule("exception.timeout", T, "The server did not answer in time; check host, port and "
          "firewalls. The message will be retried.", says="Timed out after {seconds:g} s"),
+    # A reply that never came on an open connection: smtplib reports the read timeout as a
+    # disconnection, although the server may still be working on the command.
+    Rule("exception.reply-timeout", T, "The server accepted the connection but did not answer "
+         "within the timeout (overloaded, or slow to check the message). The message will be "
+         "retried; after a silence at the end of DATA the server may have kept the message, "
+         "so the recipient could receive it twice.",
+         says="Timed out after {seconds:g} s waiting for the server"),
     Rule("exception.network", T, "Could not reach the server (refused or reset). Check host and "
          "port; the message will be retried.", says="Network error: {reason}"),
 )
@@ -94,6 +101,8 @@ class ByType:
     facts: Facts = _no_facts
     # Only at this stage (the same exception means something else elsewhere).
     only_at: str = ""
+    # Only when raised while handling this one (smtplib wraps a read timeout in a disconnect).
+    caused_by: type[BaseException] | None = None
 
 
 # Tried in order, so subclasses come before their bases (every ssl error and DNS failure is an
@@ -103,6 +112,8 @@ BY_TYPE: tuple[ByType, ...] = (
     ByType(ReplyTooLong, "exception.reply-too-long",
            lambda exc, context: {"limit": exc.limit}),
     ByType(smtplib.SMTPNotSupportedError, "exception.not-supported", _redacted_text),
+    ByType(smtplib.SMTPServerDisconnected, "exception.reply-timeout",
+           lambda exc, context: {"seconds": context.timeout}, caused_by=TimeoutError),
     ByType(smtplib.SMTPServerDisconnected, "exception.disconnected", _redacted_text),
     ByType(smtplib.SMTPException, "exception.smtplib", _redacted_text),
     ByType(ssl.SSLCertVerificationError, "exception.certificate",
@@ -129,6 +140,8 @@ CLASSIFIED = (smtplib.SMTPException, OSError, UnicodeEncodeError, binascii.Error
 def by_type(exc: BaseException, stage: str) -> ByType:
     """The first row for the exception's type (and stage)."""
     for row in BY_TYPE:
-        if isinstance(exc, row.types) and (not row.only_at or row.only_at == stage):
+        if isinstance(exc, row.types) and (not row.only_at or row.only_at == stage) and (
+            row.caused_by is None or isinstance(exc.__context__, row.caused_by)
+        ):
             return row
     raise TypeError(f"no failure rule reads {exc.__class__.__name__}")

@@ -34,6 +34,13 @@ RULES: tuple[Rule, ...] = (
     Rule("local.token-lock-timeout", T, "The token service is slow; the message will be "
          "retried.", stage="token",
          says="Timed out waiting for another worker's token request"),
+    # The server announced its maximum size in EHLO (SIZE, RFC 1870): the message is refused
+    # here rather than sent in full only to hear 552 at the end.
+    Rule("local.message-too-large", P, "The message is larger than the server accepts (the "
+         "SIZE it announces): send smaller or fewer attachments (base64 makes them about a "
+         "third larger), or link to large files instead.", stage="mail",
+         says="The message is {size} bytes and the server takes at most {limit} bytes (SIZE "
+         "in its EHLO); nothing was sent."),
     # Test integration: the connection and login were tested, but there is no address to send
     # the test email from.
     Rule("local.no-sender", C, "Add a sender (an address this integration may send from) to "

@@ -80,6 +80,19 @@ def test_an_smtp_reply_is_read_by_the_first_matching_row_with_the_text_redacted(
     assert error.text == "Authentication unsuccessful [redacted]"
 
 
+def _disconnected_by(cause: OSError) -> smtplib.SMTPServerDisconnected:
+    """What smtplib raises when reading a reply fails with `cause` (getreply wraps it)."""
+    try:
+        try:
+            raise cause
+        except OSError as exc:
+            # As smtplib does: no `from`, the cause is left as __context__ only.
+            message = f"Connection unexpectedly closed: {exc}"
+            raise smtplib.SMTPServerDisconnected(message)  # noqa: B904
+    except smtplib.SMTPServerDisconnected as disconnected:
+        return disconnected
+
+
 @pytest.mark.parametrize(
     ("stage", "exc", "rule", "recorded_stage", "text"),
     [
@@ -94,6 +107,11 @@ def test_an_smtp_reply_is_read_by_the_first_matching_row_with_the_text_redacted(
          "Connection lost during TLS: EOF"),
         ("mail", ConnectionResetError(104, "Connection reset by peer"), "exception.network",
          "mail", "Network error: Connection reset by peer"),
+        ("data", _disconnected_by(TimeoutError("The read operation timed out")),
+         "exception.reply-timeout", "data", "Timed out after 7.5 s waiting for the server"),
+        ("data", _disconnected_by(ConnectionResetError(104, "reset")), "exception.disconnected",
+         "data", "Connection closed by the server: Connection unexpectedly closed: [Errno 104] "
+         "reset"),
         ("rcpt", smtplib.SMTPServerDisconnected("closed with pw-1234"), "exception.disconnected",
          "rcpt", "Connection closed by the server: closed with [redacted]"),
         ("auth", UnicodeEncodeError("ascii", "pässword", 1, 2, "x"),
