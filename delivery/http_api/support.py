@@ -19,7 +19,9 @@ PROBLEMS = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 422: ProblemOut, 
 PROBLEMS_404 = {**PROBLEMS, 404: ProblemOut}
 PROBLEMS_409 = {**PROBLEMS_404, 409: ProblemOut}
 # OpenAPI links: what a client (and schemathesis's stateful tests) can do with a new message.
-CREATED_LINKS = {"responses": {"201": {"links": {
+# The status is an int, as ninja keys its responses: a "201" would replace the whole response
+# (its description and body schema) in the document instead of adding the links to it.
+CREATED_LINKS = {"responses": {201: {"links": {
     "GetMessage": {"operationId": "get_message", "parameters": {"id": "$response.body#/id"}},
     "CancelMessage": {"operationId": "cancel_message",
                       "parameters": {"id": "$response.body#/id"}},
