@@ -119,7 +119,8 @@ def create_suppression(request: HttpRequest, payload: SuppressionIn):
     """Put an address on the list: 201 with the new entry.
 
     Idempotent: an address already suppressed answers 200 with its entry as it stands (its
-    reason and note kept), except that a marketing-only entry asked for `all` is widened.
+    reason and note kept), except that a marketing-only entry asked for `all` is widened and
+    takes this request's reason and note.
     """
     api_key = require(request, Scope.SUPPRESSIONS)
     entry, created = _add(api_key, payload)
