@@ -21,8 +21,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT, utf8_charset_qp
 from django.core.mail.utils import DNS_NAME
 
-from .models import Kind, Message
-from .tracking.links import hosted_unsubscribe_url, tracked_html
+from .models import Message
+from .tracking.links import tracked_html
+from .tracking.list_unsubscribe import list_unsubscribe_headers
 
 
 def message_id(message: Message) -> str:
@@ -39,7 +40,8 @@ def _sender_domain(from_email: str) -> str:
 
 
 def _extra_headers(message: Message) -> dict[str, str]:
-    return {"Message-ID": message_id(message), **message.headers, **_unsubscribe(message)}
+    return {"Message-ID": message_id(message), **message.headers,
+            **list_unsubscribe_headers(message)}
 
 
 def build_email(message: Message, html: str | None = None) -> EmailMultiAlternatives:
@@ -90,17 +92,6 @@ def _inline_part(item: dict, content: bytes) -> MIMEBase:
     if item.get("content_id"):
         part.add_header("Content-ID", f"<{item['content_id']}>")
     return part
-
-
-def _unsubscribe(message: Message) -> dict[str, str]:
-    """RFC 8058 one-click unsubscribe headers, for marketing mail only: the message's own
-    URL, else DEFAULT_UNSUBSCRIBE_URL, else this service's hosted one-click page."""
-    if message.kind != Kind.MARKETING:
-        return {}
-    url = message.unsubscribe_url or settings.DEFAULT_UNSUBSCRIBE_URL.replace(
-        "{message_id}", str(message.pk)
-    ) or hosted_unsubscribe_url(message)
-    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 def render(message: Message) -> bytes:

@@ -173,7 +173,8 @@ GOOGLE_AUTH_URL = env.str(
 TRACKING_BASE_URL = env.str("TRACKING_BASE_URL", default="http://localhost:8000")
 TRACKING_ENABLED = env.bool("TRACKING_ENABLED", default=True)
 TRACKING_STORE_IP = env.bool("TRACKING_STORE_IP", default=False)
-# List-Unsubscribe target for marketing mail that names none; "{message_id}" is filled in.
+# List-Unsubscribe target for marketing mail that names none. "{token}" (or the older name
+# "{message_id}") is filled in with the message's signed unsubscribe token, never its id.
 DEFAULT_UNSUBSCRIBE_URL = env.str("DEFAULT_UNSUBSCRIBE_URL", default="")
 
 # --- Delivery ----------------------------------------------------------------------------

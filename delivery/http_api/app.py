@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from . import messages, problems
+from . import messages, problems, suppressions
 from .auth import BearerKey
 
-DESCRIPTION = """Queue email through this organisation's SMTP integrations and read what
-happened to it. Authenticate with `Authorization: Bearer <key>` (staff create keys in the
-admin, or `python manage.py create_api_key NAME --scopes send,read`). Errors are RFC 9457
-problem details (`application/problem+json`); `field` names the offending input."""
+DESCRIPTION = """Queue email through this organisation's SMTP integrations, read what
+happened to it, and manage the suppression list. Authenticate with `Authorization: Bearer
+<key>` (staff create keys in the admin, or `python manage.py create_api_key NAME --scopes
+send,read,suppressions`): `send` queues and cancels, `read` reads messages, `suppressions`
+lists, adds and removes suppressed addresses. Errors are RFC 9457 problem details
+(`application/problem+json`); `field` names the offending input."""
 
 
 class Api(NinjaAPI):
@@ -36,3 +38,4 @@ api = Api(
 for exception_class, handler in problems.HANDLERS:
     api.add_exception_handler(exception_class, handler)
 api.add_router("", messages.router)
+api.add_router("", suppressions.router)

@@ -8,7 +8,10 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import AfterValidator, field_validator
 
-from delivery.choices import Kind, Status
+from delivery import suppressions
+from delivery.choices import Kind, Status, SuppressionReason
+from delivery.validation import InvalidMessage, check_text
+from notifuse_smtp.addresses import AddressError
 
 KindName = Literal["transactional", "marketing"]
 StatusName = Literal["queued", "sending", "sent", "failed", "cancelled", "suppressed"]
@@ -136,3 +139,64 @@ class BatchOut(Schema):
 
 
 STATUS_NAMES = [choice.value for choice in Status]
+
+
+# --- Suppressions ----------------------------------------------------------------------------
+
+SuppressionReasonName = Literal[
+    "hard_bounce", "complaint", "unsubscribe", "soft_bounce_score", "manual"]
+# The soft-bounce score is this service's own count: a caller cannot claim it.
+AddableReasonName = Literal["manual", "hard_bounce", "complaint", "unsubscribe"]
+SuppressionScopeName = Literal["marketing", "all"]
+# Suppression.address: a normalised address is never longer (64 + 1 + 255).
+ADDRESS_LENGTH = 320
+
+
+def suppressible(raw: str) -> str:
+    """`raw` as the suppression list stores it (bare, lower case, IDNA domain); else a 422."""
+    try:
+        address = suppressions.parse(raw)
+    except (AddressError, UnicodeError) as exc:
+        raise ValueError(str(exc) or "not an email address") from None
+    if len(address) > ADDRESS_LENGTH:
+        raise ValueError(f"longer than {ADDRESS_LENGTH} characters")
+    return address
+
+
+class SuppressionIn(Schema):
+    """One address to stop mailing. Already suppressed: 200 with its entry as it stands."""
+
+    address: Annotated[str, AfterValidator(suppressible)] = Field(
+        description="An address (a display name is dropped); compared case-insensitively, "
+                    "an internationalised domain by its IDNA A-label.")
+    reason: AddableReasonName = SuppressionReason.MANUAL.value
+    scope: SuppressionScopeName | None = Field(
+        None, description="`all` stops transactional mail too. By default `all` for `manual`, "
+                          "else as this service suppresses for that reason "
+                          "(SUPPRESS_TRANSACTIONAL_FOR: `all`; otherwise `marketing`).")
+    note: str = Field("", max_length=500)
+
+    @field_validator("note")
+    @classmethod
+    def _note_is_storable(cls, value: str) -> str:
+        try:
+            return check_text("note", value)
+        except InvalidMessage as exc:
+            raise ValueError(exc.problem) from None
+
+
+class SuppressionOut(Schema):
+    address: str
+    reason: SuppressionReasonName
+    scope: SuppressionScopeName
+    note: str
+    created_by: str
+    created_at: datetime
+    message_id: int | None = Field(description="The message whose bounce, complaint or "
+                                               "unsubscribe put the address here.")
+    links: dict[str, str]
+
+
+class SuppressionPageOut(Schema):
+    items: list[SuppressionOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")

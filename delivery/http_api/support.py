@@ -1,4 +1,4 @@
-"""What the message endpoints share: key restrictions, filters, cursors and the output shape."""
+"""What the endpoints share: key restrictions, filters, cursors and the messages' shape."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 import binascii
 from email.utils import parseaddr
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from delivery import api
 from delivery.api_keys import ApiKey
@@ -19,7 +19,9 @@ PROBLEMS = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 422: ProblemOut, 
 PROBLEMS_404 = {**PROBLEMS, 404: ProblemOut}
 PROBLEMS_409 = {**PROBLEMS_404, 409: ProblemOut}
 # OpenAPI links: what a client (and schemathesis's stateful tests) can do with a new message.
-CREATED_LINKS = {"responses": {"201": {"links": {
+# The status is an int, as ninja keys its responses: a "201" would replace the whole response
+# (its description and body schema) in the document instead of adding the links to it.
+CREATED_LINKS = {"responses": {201: {"links": {
     "GetMessage": {"operationId": "get_message", "parameters": {"id": "$response.body#/id"}},
     "CancelMessage": {"operationId": "cancel_message",
                       "parameters": {"id": "$response.body#/id"}},
@@ -65,15 +67,16 @@ def filtered(messages: QuerySet, filters) -> QuerySet:
     if filters.created_before:
         conditions &= Q(created_at__lt=filters.created_before)
     if filters.cursor:
-        conditions &= Q(pk__lt=_decode_cursor(filters.cursor))
+        conditions &= Q(pk__lt=decode_cursor(filters.cursor))
     return messages.filter(conditions).order_by("-pk")
 
 
-def cursor_after(message: Message) -> str:
-    return base64.urlsafe_b64encode(f"before:{message.pk}".encode()).decode().rstrip("=")
+def cursor_after(row: Model) -> str:
+    """The cursor of the page after `row` in a list ordered by descending id."""
+    return base64.urlsafe_b64encode(f"before:{row.pk}".encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, pk = text.partition(":")

@@ -27,3 +27,6 @@ class ApiClient:
 
     def get(self, path: str, **params):
         return self.client.get(BASE + path, params, headers=self.headers)
+
+    def delete(self, path: str):
+        return self.client.delete(BASE + path, headers=self.headers)

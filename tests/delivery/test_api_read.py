@@ -164,4 +164,6 @@ def test_the_openapi_document_and_the_docs_are_served(client):
             "/api/v1/messages/{id}/cancel"} <= set(schema["paths"])
     created = schema["paths"]["/api/v1/messages"]["post"]["responses"]
     assert "application/problem+json" in created["422"]["content"]
+    assert "MessageOut" in created["201"]["content"]["application/json"]["schema"]["$ref"]
+    assert set(created["201"]["links"]) == {"GetMessage", "CancelMessage"}
     assert client.client.get("/api/v1/docs").status_code == 200
