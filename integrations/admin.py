@@ -19,12 +19,12 @@ from senders.admin import SenderInline
 
 from notifuse_smtp import admin_base
 
-from .diagnostics import Report
 from .forms import GmailCodeForm, SmtpIntegrationForm, TestEmailForm
 from .models import SECRET_FIELDS, AuthType, IntegrationTest, SmtpIntegration
 from .oauth2.google_consent import ConsentError, consent_url, exchange_code
 from .presets import requires_oauth2
-from .diagnostic_runs import QuotaExceeded, run_integration_test
+from .diagnostic_runs import QuotaExceeded, start_integration_test
+from .run_pages import progress_response, run_context
 from .providers.microsoft import SETUP_CHECKLIST
 from .signals import RELEASE_ANYWAY, AnnouncesChanges
 
@@ -211,6 +211,9 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
                  name="integrations_smtpintegration_test"),
             path("<int:pk>/test/<int:run_pk>/", self.admin_site.admin_view(self.test_view),
                  name="integrations_smtpintegration_test_result"),
+            path("<int:pk>/test/<int:run_pk>/progress/",
+                 self.admin_site.admin_view(self.test_progress_view),
+                 name="integrations_smtpintegration_test_progress"),
             path("<int:pk>/gmail/", self.admin_site.admin_view(self.gmail_view),
                  name="integrations_smtpintegration_gmail"),
             path("<int:pk>/release-held/", self.admin_site.admin_view(self.release_held_view),
@@ -236,22 +239,24 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
         return integration
 
     def test_view(self, request, pk: int, run_pk: int | None = None):
-        """The test form; after a test, the stored result of that run (Post/Redirect/Get)."""
+        """The test form; after a start, the stored run, its steps coming (Post/Redirect/Get).
+
+        The POST only stores the run and queues it for a worker: no step runs in the request.
+        """
         integration = self._changeable(request, pk)
         run = get_object_or_404(integration.test_runs, pk=run_pk) if run_pk else None
         initial = {"to": run.to, "sender": run.sender} if run else {"to": request.user.email}
         form = TestEmailForm(request.POST or None, integration=integration, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
-                run, _ = run_integration_test(
+                run = start_integration_test(
                     integration, to=form.cleaned_data["to"],
                     sender=form.cleaned_data["sender"] or None, user=request.user,
                 )
             except QuotaExceeded as exc:
                 form.add_error(None, str(exc))
             else:
-                # Showing the result in the POST's answer made a browser refresh send another
-                # test email; the result page shows the stored run, so a refresh sends nothing.
+                # The result page shows the stored run, so a browser refresh sends nothing.
                 url = reverse("admin:integrations_smtpintegration_test_result",
                               args=[pk, run.pk])
                 return HttpResponseRedirect(url)
@@ -259,9 +264,20 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": f"Test integration: {integration.name}",
             "integration": integration, "opts": self.model._meta, "form": form,
-            "run": run, "report": Report.from_json(run.steps) if run else None,
+            **(run_context(run, self._progress_url(run)) if run else {}),
         }
         return TemplateResponse(request, "admin/integrations/test_integration.html", context)
+
+    def test_progress_view(self, request, pk: int, run_pk: int):
+        """What the test page polls while the run runs: its state and the steps so far."""
+        integration = self._changeable(request, pk)
+        run = get_object_or_404(integration.test_runs, pk=run_pk)
+        return progress_response(request, run, self._progress_url(run))
+
+    @staticmethod
+    def _progress_url(run: IntegrationTest) -> str:
+        return reverse("admin:integrations_smtpintegration_test_progress",
+                       args=[run.integration_id, run.pk])
 
     # The pasted code (or redirected address) is exchangeable for a refresh token.
     @method_decorator(sensitive_post_parameters("pasted"))
@@ -300,11 +316,12 @@ class SmtpIntegrationAdmin(AnnouncesChanges, admin_base.ModelAdmin):
 
 @admin.register(IntegrationTest)
 class IntegrationTestAdmin(admin_base.ModelAdmin):
-    list_display = ("created_at", "integration", "to", "ok", "failed_step", "requested_by")
-    list_filter = ("ok", "integration")
+    list_display = ("created_at", "integration", "to", "status", "failed_step", "requested_by")
+    list_filter = ("status", "integration")
     list_select_related = ("integration", "requested_by")
-    readonly_fields = ("integration", "requested_by", "created_at", "to", "sender", "ok",
-                       "failed_step", "steps")
+    readonly_fields = ("integration", "requested_by", "created_at", "started_at",
+                       "finished_at", "deadline_at", "to", "sender", "status", "failed_step",
+                       "steps")
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -2,13 +2,15 @@
 
 DNS, TCP connect, TLS, EHLO, token (OAuth2), AUTH, then MAIL FROM / RCPT TO / DATA of a test
 email. Every step has a status, a duration and details; the failing one carries the reply
-code, the enhanced code, the server's text and the hint. Timeouts bound every step.
+code, the enhanced code, the server's text and the hint. Timeouts bound every step. A worker
+runs it (`diagnostic_runs`): `progress` hears of every step as it completes.
 """
 
 from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -27,8 +29,8 @@ from .wire_names import from_header_error
 
 STEP_ORDER = ("dns", "connect", "tls", "ehlo", "token", "auth", "mail", "rcpt", "data", "imap")
 STEP_LABELS = {
-    "dns": "Resolve host", "connect": "TCP connect", "tls": "TLS", "ehlo": "EHLO",
-    "token": "OAuth2 token", "auth": "AUTH", "mail": "MAIL FROM", "rcpt": "RCPT TO",
+    "worker": "Worker pick-up", "dns": "Resolve host", "connect": "TCP connect", "tls": "TLS",
+    "ehlo": "EHLO", "token": "OAuth2 token", "auth": "AUTH", "mail": "MAIL FROM", "rcpt": "RCPT TO",
     "data": "DATA", "imap": "Bounce mailbox (IMAP)",
 }
 
@@ -36,7 +38,7 @@ STEP_LABELS = {
 @dataclass
 class Step:
     name: str
-    status: str = "skipped"  # ok | failed | skipped
+    status: str = "pending"  # pending (not reached yet) | ok | failed | skipped
     duration_ms: float = 0.0
     details: dict = field(default_factory=dict)
     smtp_code: int | None = None
@@ -70,11 +72,15 @@ class Report:
         return cls(steps=[Step(**step) for step in steps])
 
 
+Progress = Callable[[list[Step]], None]
+
+
 class _Recorder:
     """Collects what each SmtpSession stage did into the report's steps."""
 
-    def __init__(self, steps: dict[str, Step]) -> None:
+    def __init__(self, steps: dict[str, Step], progress: Progress) -> None:
         self.steps = steps
+        self.progress = progress
 
     def __call__(self, stage: str, seconds: float, session: SmtpSession, error) -> None:
         step = self.steps.get(stage)
@@ -85,38 +91,75 @@ class _Recorder:
         if error is None:
             if step.status != "failed":
                 step.status = "ok"
-            return
-        _fail(step, error)
+        else:
+            fail_step(step, error)
+        _tell(self.progress, self.steps)
 
 
-def _fail(step: Step, error: DeliveryError) -> None:
+def fail_step(step: Step, error: DeliveryError) -> None:
     step.status = "failed"
     step.smtp_code, step.enhanced_code = error.smtp_code, error.enhanced_code
     step.text, step.hint = error.text, error.hint
 
 
+def planned_steps(integration: SmtpIntegration) -> list[Step]:
+    """The steps a test of `integration` takes, none of them reached yet."""
+    names = [name for name in STEP_ORDER
+             if (name != "token" or integration.auth_type == "oauth2")
+             and (name != "imap" or integration.bounce_processing)]
+    return [Step(name) for name in names]
+
+
+def _no_progress(steps: list[Step]) -> None:
+    pass
+
+
+def _tell(progress: Progress, steps: dict[str, Step]) -> None:
+    """Tell `progress` the steps so far; a step the run went past (TLS when it is off) is
+    skipped, not waiting. The mailbox check comes first but is listed last: it passes none."""
+    ordered = list(steps.values())
+    reached = [i for i, step in enumerate(ordered)
+               if step.name != "imap" and step.status in ("ok", "failed")]
+    for step in ordered[:max(reached, default=0)]:
+        if step.status == "pending":
+            step.status = "skipped"
+    progress(ordered)
+
+
 def run_diagnostics(
-    integration: SmtpIntegration, *, to: str, sender: str | None = None
+    integration: SmtpIntegration, *, to: str, sender: str | None = None,
+    progress: Progress = _no_progress,
 ) -> Report:
     """Send a test email to `to` through `integration`, step by step."""
-    steps = {name: Step(name) for name in STEP_ORDER}
-    if integration.auth_type != "oauth2":
-        del steps["token"]
-    if not integration.bounce_processing:
-        del steps["imap"]
-    else:
+    steps = {step.name: step for step in planned_steps(integration)}
+    try:
+        _run_steps(integration, steps, to, sender, progress)
+    finally:
+        for step in steps.values():  # what a failure kept from running
+            if step.status == "pending":
+                step.status = "skipped"
+    return Report(list(steps.values()))
+
+
+def _run_steps(
+    integration: SmtpIntegration, steps: dict[str, Step], to: str, sender: str | None,
+    progress: Progress,
+) -> None:
+    if "imap" in steps:
         check_bounce_mailbox(integration, steps["imap"])
-    if not _resolve(integration, steps["dns"]):
-        return Report(list(steps.values()))
-    session = SmtpSession(
-        integration, observer=_Recorder(steps), timeout=settings.DIAGNOSTICS_TIMEOUT
-    )
+        _tell(progress, steps)
+    resolved = _resolve(integration, steps["dns"])
+    _tell(progress, steps)
+    if not resolved:
+        return
+    session = SmtpSession(integration, observer=_Recorder(steps, progress),
+                          timeout=settings.DIAGNOSTICS_TIMEOUT)
     from_email = sender or _default_sender(integration)
     try:
         xoauth2_mailbox = from_email and integration.xoauth2_as_sender
         session.open(mailbox=envelope_address(from_email) if xoauth2_mailbox else None)
         if error := from_email and from_header_error(from_email):
-            _fail(steps["mail"], error)
+            fail_step(steps["mail"], error)
         elif from_email:
             content = _test_email(integration, from_email, to)
             session.send(envelope_address(from_email), [envelope_address(to)], content)
@@ -126,7 +169,6 @@ def run_diagnostics(
         pass
     finally:
         session.close()
-    return Report(list(steps.values()))
 
 
 def _resolve(integration: SmtpIntegration, step: Step) -> bool:
@@ -134,7 +176,7 @@ def _resolve(integration: SmtpIntegration, step: Step) -> bool:
     try:
         infos = socket.getaddrinfo(integration.host, integration.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        _fail(step, failure("exception.dns", text=f"{integration.host}: {exc}"))
+        fail_step(step, failure("exception.dns", text=f"{integration.host}: {exc}"))
         return False
     finally:
         step.duration_ms = round((time.monotonic() - started) * 1000, 1)
@@ -194,7 +236,7 @@ def _no_sender(step: Step, integration: SmtpIntegration) -> None:
     """The connection and login were tested; there is no address to send the email from."""
     username = integration.username
     note = f", and its username {username!r} is not an email address" if username else ""
-    _fail(step, local_failure("no-sender", username_note=note))
+    fail_step(step, local_failure("no-sender", username_note=note))
 
 
 def _test_email(integration: SmtpIntegration, from_email: str, to: str) -> bytes:

@@ -277,8 +277,19 @@ class SmtpIntegration(models.Model):
             raise ValidationError(errors)
 
 
+class TestRunStatus(models.TextChoices):
+    # Created by the request, carried out by a worker (integrations.tasks).
+    RUNNING = "running", "running"
+    OK = "ok", "passed"
+    FAILED = "failed", "failed"
+
+
 class IntegrationTest(models.Model):
-    """One run of "Test integration": who, when, to whom, and every step's result."""
+    """One run of "Test integration": who, when, to whom, and every step's result.
+
+    The request that starts a run stores it `running` with the steps it will take; a worker
+    fills them in as they complete. A run still running at `deadline_at` is failed.
+    """
 
     integration = models.ForeignKey(
         SmtpIntegration, on_delete=models.CASCADE, related_name="test_runs"
@@ -286,18 +297,34 @@ class IntegrationTest(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Not auto_now_add: the quota counts runs by this time, and its tests set the clock.
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
     to = models.CharField(max_length=320)
     sender = models.CharField(max_length=500, blank=True)
-    ok = models.BooleanField()
+    status = models.CharField(max_length=10, choices=TestRunStatus.choices,
+                              default=TestRunStatus.RUNNING)
     failed_step = models.CharField(max_length=10, blank=True)
     steps = models.JSONField(default=list)
 
     class Meta:
         ordering = ("-created_at",)
         get_latest_by = "created_at"
+        indexes = [models.Index(fields=["requested_by", "created_at"],
+                                name="integrationtest_quota_idx")]
 
     def __str__(self) -> str:
         return f"test of {self.integration} at {self.created_at:%Y-%m-%d %H:%M}: " + (
-            "ok" if self.ok else f"failed at {self.failed_step}"
+            f"failed at {self.failed_step}" if self.status == TestRunStatus.FAILED
+            else self.get_status_display()
         )
+
+    @property
+    def ok(self) -> bool:
+        return self.status == TestRunStatus.OK
+
+    @property
+    def running(self) -> bool:
+        return self.status == TestRunStatus.RUNNING

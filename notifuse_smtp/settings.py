@@ -179,8 +179,11 @@ DEFAULT_UNSUBSCRIBE_URL = env.str("DEFAULT_UNSUBSCRIBE_URL", default="")
 
 # --- Delivery ----------------------------------------------------------------------------
 SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=30.0)
-# Each step of "Test integration" (it runs inside a web request) is bounded by this.
+# Each step of "Test integration" (a worker runs it) is bounded by this.
 DIAGNOSTICS_TIMEOUT = env.float("DIAGNOSTICS_TIMEOUT", default=10.0)
+# A test run no worker has finished this long after it was started is failed, and its page
+# says why (no worker took it, or a step ran out of time); the worker stops it then too.
+TEST_RUN_DEADLINE_SECONDS = env.float("TEST_RUN_DEADLINE_SECONDS", default=60.0)
 # Ports where "Use TLS" means TLS from the first byte (465; Amazon SES also 2465);
 # on any other port it means STARTTLS, required.
 # A worker keeps a session open between batches for this long at most, and for this many

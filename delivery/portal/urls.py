@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import message_files, suppressions, views, webhook_views
+from . import message_files, suppressions, test_send, views, webhook_views
 
 app_name = "portal"
 urlpatterns = [
@@ -18,7 +18,9 @@ urlpatterns = [
          name="attachment"),
     path("messages/<int:pk>/retry/", views.retry_message, name="retry"),
     path("messages/<int:pk>/cancel/", views.cancel_message, name="cancel"),
-    path("test/", views.test_send, name="test"),
+    path("test/", test_send.test_send, name="test"),
+    path("test/<int:run_pk>/", test_send.test_result, name="test_result"),
+    path("test/<int:run_pk>/progress/", test_send.test_progress, name="test_progress"),
     path("webhooks/", webhook_views.webhook_log, name="webhooks"),
     path("webhooks/<int:pk>/replay/", webhook_views.replay_webhook, name="replay_webhook"),
     path("suppressions/", suppressions.suppression_list, name="suppressions"),

@@ -1,4 +1,4 @@
-"""The internal staff portal: dashboard, message log, message page, retry, test send."""
+"""The internal staff portal: dashboard, message log, message page, retry (test send: test_send)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,13 @@ from delivery.models import Message, Status
 from delivery.permissions import CANCEL_MESSAGES, RETRY_MESSAGES, VIEW_MESSAGES
 from delivery.lifecycle import transitions
 from delivery.lifecycle.transitions import staff_retry
-from integrations.diagnostic_runs import QuotaExceeded, run_integration_test
 
 from . import chart, export, keyset, message_files, queries
-from .access import VIEW_SENDERS, integration_viewers_only, may_view
+from .access import integration_viewers_only
 from .pace import add_pace
-from .forms import LogFilterForm, TestSendForm
+from .forms import LogFilterForm
 
 PAGE_SIZE = 50
-TEST_PERMISSION = "integrations.change_smtpintegration"
 # The HTML preview loads nothing from outside: a remote image (a tracking pixel among them)
 # would tell the sender, and whoever they share it with, that staff opened the message.
 # The iframe's srcdoc inherits the page's policy (so it allows the inline styles mail is
@@ -195,36 +193,3 @@ def retry_failed(request: HttpRequest) -> HttpResponse:
 
 def _query(query_string: str) -> str:
     return f"?{query_string}" if query_string else ""
-
-
-@staff_member_required
-@integration_viewers_only
-def test_send(request: HttpRequest) -> HttpResponse:
-    """Send a test email through an integration and show every step's result."""
-    initial = {"to": request.user.email, "integration": request.GET.get("integration")}
-    form = TestSendForm(request.POST or None, initial=initial)
-    allowed = request.user.has_perm(TEST_PERMISSION)
-    report = None
-    if request.method == "POST" and not allowed:
-        form.is_valid()
-        form.add_error(None, "Sending a test email needs permission to change integrations.")
-    elif request.method == "POST" and form.is_valid():
-        report = _run_test(form, request.user)
-    return render(request, "portal/test_send.html", {
-        "form": form, "report": report, "section": "test", "allowed": allowed,
-        "integration": form.cleaned_data.get("integration") if report else None,
-        "sender_choices": form.sender_choices() if may_view(request.user, VIEW_SENDERS) else [],
-    })
-
-
-def _run_test(form: TestSendForm, user):
-    """Run the test the form describes; a spent quota becomes a form error, not a 500."""
-    try:
-        _, report = run_integration_test(
-            form.cleaned_data["integration"], to=form.cleaned_data["to"],
-            sender=form.cleaned_data["sender"] or None, user=user,
-        )
-    except QuotaExceeded as exc:
-        form.add_error(None, str(exc))
-        return None
-    return report

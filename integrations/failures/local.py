@@ -41,6 +41,14 @@ RULES: tuple[Rule, ...] = (
          "third larger), or link to large files instead.", stage="mail",
          says="The message is {size} bytes and the server takes at most {limit} bytes (SIZE "
          "in its EHLO); nothing was sent."),
+    # Test integration runs in a worker, within a deadline (integrations.diagnostic_runs).
+    Rule("local.test-not-started", T, "No worker took the test from the queue in time. Check "
+         "that a Celery worker is running (`celery -A notifuse_smtp worker`) and uses the same "
+         "broker as this site (CELERY_BROKER_URL), then test again.", stage="worker",
+         says="No worker started this test within {seconds:.0f} s; nothing was sent."),
+    Rule("local.test-deadline", T, "The test ran out of time: the server, its DNS or the token "
+         "service answered slowly, or the worker stopped. The worker log at this time says "
+         "which; test again later.", says="The test did not finish within {seconds:.0f} s."),
     # Test integration: the connection and login were tested, but there is no address to send
     # the test email from.
     Rule("local.no-sender", C, "Add a sender (an address this integration may send from) to "

@@ -51,16 +51,20 @@ def create_integration_from_preset(page, server) -> None:
 
 
 def run_test(page, to: str = "ops@example.com") -> str:
+    """Start a test from the integration's page; wait, polling, for the worker's verdict."""
     page.click("text=Test integration")
     assert page.input_value("#id_to") == "ops@example.com"  # the staff user's address
     page.fill("#id_to", to)
     page.click("input[value='Send test email']")
+    page.wait_for_url("**/test/*/")  # the run's own page, which polls for its steps
+    page.wait_for_selector("#test-report:not([data-status=running])", timeout=30_000)
     return page.inner_text("#test-outcome")
 
 
 def test_staff_set_up_test_and_recover_an_integration(
     page, smtp_server, staff_user, start_worker, screenshot, settings
 ):
+    start_worker()  # it runs the tests, and later sends the mail
     log_in(page, "ops", "ops-pass-123")
     create_integration_from_preset(page, smtp_server)
     integration = SmtpIntegration.objects.get()
@@ -84,7 +88,6 @@ def test_staff_set_up_test_and_recover_an_integration(
     # Mail sent meanwhile is held for the fix until its deadline (a few seconds here: its
     # next try would come after it), then fails and shows in the portal.
     settings.DELIVERY_MAX_AGE = 5
-    start_worker()
     message = send_email(to="customer@example.org", subject="Your invoice", text="Attached.",
                          attachments=[encode_attachment("invoice.pdf", INVOICE,
                                                         "application/pdf")])

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from delivery.models import Message, Status
 from integrations.failures.catalog import rule
-from integrations.models import SmtpIntegration
+from integrations.models import IntegrationTest, SmtpIntegration
 from tests.factories import make_integration
 from tests.portal.helpers import PAGES, count_queries, make_message, page_of, staff_with
+from tests.support.queued_runs import carry_out_queued, post_and_read_result, progress
 from tests.support.smtp_servers import SmtpTestServer
 
 pytestmark = pytest.mark.django_db
@@ -133,18 +134,53 @@ def test_the_test_page_refuses_a_sender_the_integration_does_not_have(staff):
 def test_the_test_page_lists_every_step_and_the_failing_one(staff):
     with SmtpTestServer(credentials={"app": "right"}) as server:
         integration = make_integration(server, username="app", password="wrong")
-        response = staff.post("/portal/test/", {"integration": integration.pk,
-                                                "to": "me@example.org",
-                                                "sender": "APP@example.com"})
-    html = response.content.decode()
+        html = post_and_read_result(staff, "/portal/test/", {"integration": integration.pk,
+                                                             "to": "me@example.org",
+                                                             "sender": "APP@example.com"})
     assert "Failed at AUTH" in html
     for label in ("Resolve host", "TCP connect", "EHLO", "AUTH", "MAIL FROM", "DATA"):
         assert f"<td>{label}</td>" in html
     failed = html[html.index('<tr class="step-failed"'):]
     failed = failed[:failed.index("</tr>")]
     assert "535" in failed and "5.7.8" in failed and "What to do" in failed
+    assert 'value="me@example.org"' in html and 'value="app@example.com"' in html  # again?
     integration.refresh_from_db()
     assert integration.last_test_ok is False
+
+
+def test_the_test_page_answers_before_any_step_and_its_run_page_polls_for_them(staff):
+    with SmtpTestServer(credentials={"app": "right"}) as server:
+        integration = make_integration(server, username="app", password="right")
+        response = staff.post("/portal/test/", {"integration": integration.pk,
+                                                "to": "me@example.org"})
+        run = IntegrationTest.objects.get()
+        assert response["Location"] == f"/portal/test/{run.pk}/" and server.connections == 0
+        html = page_of(staff, response["Location"])
+        progress_url = f"/portal/test/{run.pk}/progress/"
+        assert f'data-progress-url="{progress_url}"' in html
+        assert "integrations/test_progress.js" in html
+        running = progress(staff, progress_url)
+        assert running["status"] == "running" and running["steps"][0] == {
+            "name": "worker", "status": "pending"}
+        carry_out_queued()  # what a worker does
+        done = progress(staff, progress_url)
+    assert done["status"] == "ok" and "All steps succeeded" in done["html"]
+    assert "data-progress-url" not in page_of(staff, response["Location"])
+
+
+def test_only_staff_who_may_test_see_a_test_run(staff, django_user_model):
+    from django.test import Client
+
+    integration = make_integration()
+    staff.post("/portal/test/", {"integration": integration.pk, "to": "me@example.org"})
+    run = IntegrationTest.objects.get()
+    assert staff.get(f"/portal/test/{run.pk}/").status_code == 200
+    assert staff.get(f"/portal/test/{run.pk + 1}/").status_code == 404
+    viewer = Client()
+    viewer.force_login(staff_with(django_user_model, "view_smtpintegration"))
+    for url in (f"/portal/test/{run.pk}/", f"/portal/test/{run.pk}/progress/"):
+        response = viewer.get(url)
+        assert response.status_code == 403 and b"me@example.org" not in response.content, url
 
 
 def test_the_quota_error_shows_on_the_test_page(staff, monkeypatch):
@@ -153,12 +189,13 @@ def test_the_quota_error_shows_on_the_test_page(staff, monkeypatch):
     def refuse(*args, **kwargs):
         raise QuotaExceeded("You have sent 10 test emails in this hour, the limit.")
 
-    monkeypatch.setattr("delivery.portal.views.run_integration_test", refuse)
+    monkeypatch.setattr("delivery.portal.test_send.start_integration_test", refuse)
     integration = make_integration()
     response = staff.post("/portal/test/", {"integration": integration.pk,
                                             "to": "me@example.org"})
     assert response.status_code == 200
     assert "10 test emails in this hour" in response.content.decode()
+    assert not IntegrationTest.objects.exists()
 
 
 def test_a_staff_user_who_may_only_view_integrations_cannot_send_tests(client, django_user_model):
