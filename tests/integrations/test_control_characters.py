@@ -17,6 +17,7 @@ from integrations.models import SmtpIntegration
 from senders.models import Sender
 from tests.factories import make_integration
 from tests.support.smtp_servers import SmtpTestServer
+from tests.support.queued_runs import post_and_follow
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,7 +84,7 @@ def test_a_stored_display_name_with_a_vertical_tab_fails_once_and_for_good(admin
         send_email(to="bob@example.org", subject="x", text="x", integration=integration)
         engine.drain(integration.pk)
         test_url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
-        response = admin_client.post(test_url, {"to": "me@example.org"}, follow=True)
+        response = post_and_follow(admin_client, test_url, {"to": "me@example.org"})
         assert server.messages == []  # neither the message nor the test email went out
     expected = rule("local.control-characters-in-from")
     message = Message.objects.get()
@@ -105,7 +106,7 @@ def test_a_stored_bad_ehlo_hostname_fails_before_connecting(admin_client, name):
         integration = make_integration(server)
         SmtpIntegration.objects.filter(pk=integration.pk).update(ehlo_hostname=name)
         test_url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
-        response = admin_client.post(test_url, {"to": "me@example.org"}, follow=True)
+        response = post_and_follow(admin_client, test_url, {"to": "me@example.org"})
         send_email(to="bob@example.org", subject="x", text="x", integration=integration)
         engine.drain(integration.pk)
         assert server.connections == 0 and server.ehlo_hostnames == []

@@ -21,6 +21,7 @@ from integrations.failures.catalog import rule
 from integrations.models import SmtpIntegration
 from tests.support.auth_servers import ScriptedAuthServer
 from tests.support.smtp_servers import SmtpTestServer
+from tests.support.queued_runs import carry_out_queued, post_and_follow
 
 pytestmark = pytest.mark.django_db
 
@@ -120,6 +121,7 @@ def test_repointing_host_and_port_with_tls_off_keeps_the_password_home(editor):
         # Nothing was saved, so the test page still tests the company's server.
         test_url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
         editor.post(test_url, {"to": "me@example.org"})
+        carry_out_queued()  # the worker's part
         assert server.connections == 0 and server.auth_attempts == []
 
 
@@ -200,7 +202,7 @@ def test_without_plaintext_auth_allowed_no_auth_is_sent_without_tls(editor):
         integration = stored(host=server.host, port=server.port, use_tls=False)
         integration.senders.create(email="app@example.com", is_default=True)
         test_url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])
-        page = html.unescape(editor.post(test_url, {"to": "me@example.org"}, follow=True).text)
+        page = html.unescape(post_and_follow(editor, test_url, {"to": "me@example.org"}).text)
         send_email(to="bob@example.org", subject="x", text="x", integration=integration)
         engine.drain(integration.pk)
         assert any(line.upper().startswith("EHLO") for line in server.commands)

@@ -20,14 +20,19 @@ def carry_out_queued() -> int:
     return len(queued)
 
 
-def post_and_read_result(client, url: str, data: dict) -> str:
-    """POST the test form, carry out the run it queued, and return the run's page."""
+def post_and_follow(client, url: str, data: dict):
+    """POST the test form, carry out the run it queued, and return the response of its page."""
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert carry_out_queued() == 1
     page = client.get(response["Location"])
     assert page.status_code == 200
-    return page.content.decode()
+    return page
+
+
+def post_and_read_result(client, url: str, data: dict) -> str:
+    """POST the test form, carry out the run it queued, and return the run's page."""
+    return post_and_follow(client, url, data).content.decode()
 
 
 def progress(client, url: str) -> dict:
