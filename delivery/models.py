@@ -68,10 +68,8 @@ class Message(models.Model):
     tracked_urls = models.JSONField(null=True, blank=True, default=None)
     # What names the message in its open and click URLs: random, so no URL tells another
     # message's, and independent of SECRET_KEY, so knowing or rotating that key forges or
-    # breaks none. A click finds the message by it (its unique index).
-    tracking_key = models.CharField(
-        max_length=32, unique=True, default=new_tracking_key, editable=False
-    )
+    # breaks none. A click finds the message by it (message_tracking_key_unique).
+    tracking_key = models.CharField(max_length=32, default=new_tracking_key, editable=False)
     # Rendered before tracking keys existed: its sent mail carries tokens signed with
     # SECRET_KEY over its id, which are still read for it (and for no later message).
     signed_tracking_tokens = models.BooleanField(default=False, editable=False)
@@ -146,6 +144,9 @@ class Message(models.Model):
                 condition=Q(idempotency_key__isnull=False),
                 name="message_idempotency_key_unique",
             ),
+            # A constraint, not unique=True, which would add a LIKE index of no use here to
+            # every message's INSERT.
+            models.UniqueConstraint(fields=("tracking_key",), name="message_tracking_key_unique"),
         ]
 
     def __str__(self) -> str:

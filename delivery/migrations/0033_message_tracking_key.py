@@ -58,8 +58,13 @@ class Migration(migrations.Migration):
             model_name="message",
             name="tracking_key",
             field=models.CharField(
-                default=delivery.models.new_tracking_key, editable=False, max_length=32,
-                unique=True,
+                default=delivery.models.new_tracking_key, editable=False, max_length=32
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                fields=("tracking_key",), name="message_tracking_key_unique"
             ),
         ),
     ]

@@ -40,22 +40,26 @@ URL_LENGTH = TrackingEvent._meta.get_field("url").max_length
 USER_AGENT_LENGTH = TrackingEvent._meta.get_field("user_agent").max_length
 
 
-def counts(message_id: int, kind: str, index: int = 0) -> bool:
-    """Whether this hit is the first of its window and within the message's hourly share."""
+def counts(tracking_key: str, kind: str, index: int = 0) -> bool:
+    """Whether this hit is the first of its window and within the message's hourly share.
+
+    Redis knows the message by its tracking key, never reused (an id can come back, after a
+    database is restored, and inherit counts that are not its own)."""
     if kind == OPEN:
-        key, window = f"notifuse:track:open:{message_id}", settings.TRACKING_OPEN_WINDOW_SECONDS
+        key = f"notifuse:track:open:{tracking_key}"
+        window = settings.TRACKING_OPEN_WINDOW_SECONDS
     else:
-        key = f"notifuse:track:click:{message_id}:{index}"
+        key = f"notifuse:track:click:{tracking_key}:{index}"
         window = settings.TRACKING_CLICK_WINDOW_SECONDS
     try:
         if window > 0 and not redis_client().set(key, 1, nx=True, ex=window):
             return False
         per_hour = settings.TRACKING_EVENTS_PER_HOUR
         return per_hour <= 0 or _hourly_events().hit(
-            RateLimitItemPerHour(per_hour), "notifuse-track", str(message_id)
+            RateLimitItemPerHour(per_hour), "notifuse-track", tracking_key
         )
     except redis.RedisError as error:
-        logger.warning("tracking event of message %s not counted: Redis: %s", message_id, error)
+        logger.warning("tracking event not counted: Redis: %s", error)
         return False
 
 

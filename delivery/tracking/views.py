@@ -28,11 +28,11 @@ def click(request, token: str):
     found = _clicked_link(token)
     if found is None:
         raise Http404("unknown link")
-    message_id, index, url = found
+    message_id, key, index, url = found
     location = _location(url)
     if location is None:
         raise Http404("unknown link")
-    if recording.counts(message_id, recording.CLICK, index):
+    if recording.counts(key, recording.CLICK, index):
         recording.record(request, message_id, recording.CLICK, url)
     response = HttpResponseRedirect(location)
     # As the URL standard writes it: Django's iri_to_uri() would also escape characters
@@ -44,33 +44,35 @@ def click(request, token: str):
 @require_GET
 @never_cache
 def pixel(request, token: str):
-    message_id = _opened_message(token)
-    if message_id is None:
+    found = _opened_message(token)
+    if found is None:
         raise Http404("unknown message")
-    if recording.counts(message_id, recording.OPEN):
+    message_id, key = found
+    if recording.counts(key, recording.OPEN):
         recording.record(request, message_id, recording.OPEN)
     return HttpResponse(PIXEL, content_type="image/gif")
 
 
-def _clicked_link(token: str) -> tuple[int, int, str] | None:
-    """(message id, link index, stored URL) for a click token, or None."""
+def _clicked_link(token: str) -> tuple[int, str, int, str] | None:
+    """(message id, tracking key, link index, stored URL) for a click token, or None."""
     signed = signed_tokens.is_signed(token)
     decoded = (signed_tokens if signed else links).read_click_token(token)
     if decoded is None:
         return None
     name, index = decoded
-    row = _named(name, signed).values_list("pk", "tracked_urls").first()
+    row = _named(name, signed).values_list("pk", "tracking_key", "tracked_urls").first()
     if row is None:
         return None
-    message_id, urls = row
+    message_id, key, urls = row
     url = urls[index] if isinstance(urls, list) and index < len(urls) else None
-    return (message_id, index, url) if isinstance(url, str) else None
+    return (message_id, key, index, url) if isinstance(url, str) else None
 
 
-def _opened_message(token: str) -> int | None:
+def _opened_message(token: str) -> tuple[int, str] | None:
+    """(message id, tracking key) for an open token, or None."""
     signed = signed_tokens.is_signed(token)
     name = (signed_tokens if signed else links).read_open_token(token)
-    return None if name is None else _named(name, signed).values_list("pk", flat=True).first()
+    return None if name is None else _named(name, signed).values_list("pk", "tracking_key").first()
 
 
 def _named(name: str | int, signed: bool):
