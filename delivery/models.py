@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -25,6 +27,11 @@ __all__ = [
     "SuppressionReason", "SuppressionScope", "TrackingEvent",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]
+
+
+def new_tracking_key() -> str:
+    """128 random bits in hex: a message's name in its tracking URLs."""
+    return secrets.token_hex(16)
 
 
 class Message(models.Model):
@@ -59,6 +66,13 @@ class Message(models.Model):
     # found when the message is queued, so a click is one lookup and never parses HTML.
     # None when the message was queued untracked.
     tracked_urls = models.JSONField(null=True, blank=True, default=None)
+    # What names the message in its open and click URLs: random, so no URL tells another
+    # message's, and independent of SECRET_KEY, so knowing or rotating that key forges or
+    # breaks none. A click finds the message by it (message_tracking_key_unique).
+    tracking_key = models.CharField(max_length=32, default=new_tracking_key, editable=False)
+    # Rendered before tracking keys existed: its sent mail carries tokens signed with
+    # SECRET_KEY over its id, which are still read for it (and for no later message).
+    signed_tracking_tokens = models.BooleanField(default=False, editable=False)
     # Marketing mail only: sent as List-Unsubscribe with one-click POST (RFC 8058).
     unsubscribe_url = models.URLField(max_length=2000, blank=True)
     first_opened_at = models.DateTimeField(null=True, blank=True)
@@ -130,6 +144,9 @@ class Message(models.Model):
                 condition=Q(idempotency_key__isnull=False),
                 name="message_idempotency_key_unique",
             ),
+            # A constraint, not unique=True, which would add a LIKE index of no use here to
+            # every message's INSERT.
+            models.UniqueConstraint(fields=("tracking_key",), name="message_tracking_key_unique"),
         ]
 
     def __str__(self) -> str:

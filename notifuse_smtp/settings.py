@@ -172,6 +172,11 @@ GOOGLE_AUTH_URL = env.str(
 # --- Tracking ----------------------------------------------------------------------------
 TRACKING_BASE_URL = env.str("TRACKING_BASE_URL", default="http://localhost:8000")
 TRACKING_ENABLED = env.bool("TRACKING_ENABLED", default=True)
+# What a token holder can add to the statistics (delivery/tracking/recording.py): one open
+# per message and one click per link per window, and so many events per message an hour.
+TRACKING_OPEN_WINDOW_SECONDS = env.int("TRACKING_OPEN_WINDOW_SECONDS", default=600)
+TRACKING_CLICK_WINDOW_SECONDS = env.int("TRACKING_CLICK_WINDOW_SECONDS", default=30)
+TRACKING_EVENTS_PER_HOUR = env.int("TRACKING_EVENTS_PER_HOUR", default=60)
 TRACKING_STORE_IP = env.bool("TRACKING_STORE_IP", default=False)
 # List-Unsubscribe target for marketing mail that names none. "{token}" (or the older name
 # "{message_id}") is filled in with the message's signed unsubscribe token, never its id.

@@ -1,6 +1,15 @@
-"""Signed tracking URLs: a token names the message and the link, and nothing else works."""
+"""Tracking URLs: a token names a message by its random key, and nothing else works.
+
+A message's `tracking_key` is 128 random bits, not derived from its id or from SECRET_KEY:
+a token tells nothing about another message, and whoever knows SECRET_KEY can make none.
+The pixel is `/t/o/<key>.gif`, a click `/t/c/<key>.<index>/` (the index of the link in
+`Message.tracked_urls`). Mail rendered before the keys existed carries tokens signed with
+SECRET_KEY over the message id (`signed_tokens.py`), still read for those messages only.
+"""
 
 from __future__ import annotations
+
+import re
 
 from django.conf import settings
 from django.core import signing
@@ -11,39 +20,35 @@ from delivery.models import Message
 from .finder import Link, find_links, tracked_urls
 from .rewrite import add_tracking
 
-CLICK_SALT = "notifuse-smtp.tracking.click"
-OPEN_SALT = "notifuse-smtp.tracking.open"
-# Primary keys are PostgreSQL bigints: a larger number in a token is no message at all.
-LARGEST_ID = 2**63 - 1
+KEY = re.compile(r"[0-9a-f]{32}")
+# More links than this in one message is no message this service rendered.
+MAX_INDEX_DIGITS = 6
 
 
-def click_token(message_id: int, index: int, signer: signing.Signer | None = None) -> str:
-    """signing.dumps(); a message's links can share one `signer`, which is not free to make."""
-    signer = signer or signing.TimestampSigner(salt=CLICK_SALT)
-    return signer.sign_object([message_id, index], compress=True)
+def click_token(message: Message, index: int) -> str:
+    return f"{message.tracking_key}.{index}"
 
 
-def open_token(message_id: int) -> str:
-    return signing.dumps(message_id, salt=OPEN_SALT)
+def open_token(message: Message) -> str:
+    return message.tracking_key
 
 
-def read_click_token(token: str) -> tuple[int, int] | None:
-    try:
-        message_id, index = signing.loads(token, salt=CLICK_SALT)
-        message_id, index = int(message_id), int(index)
-    except (signing.BadSignature, ValueError, TypeError, OverflowError):
+def read_click_token(token: str) -> tuple[str, int] | None:
+    """(the message's key, the link's index), or None when `token` cannot be one of ours."""
+    key, dot, index = token.partition(".")
+    if not (dot and KEY.fullmatch(key) and _is_index(index)):
         return None
-    if not (0 < message_id <= LARGEST_ID and 0 <= index):
-        return None
-    return message_id, index
+    return key, int(index)
 
 
-def read_open_token(token: str) -> int | None:
-    try:
-        message_id = int(signing.loads(token, salt=OPEN_SALT))
-    except (signing.BadSignature, ValueError, TypeError, OverflowError):
-        return None
-    return message_id if 0 < message_id <= LARGEST_ID else None
+def read_open_token(token: str) -> str | None:
+    return token if KEY.fullmatch(token) else None
+
+
+def _is_index(text: str) -> bool:
+    # One spelling per index ("01" is not 1): the digits are ASCII and bounded.
+    return (0 < len(text) <= MAX_INDEX_DIGITS and text.isascii() and text.isdigit()
+            and (text == "0" or text[0] != "0"))
 
 
 def _absolute(path: str) -> str:
@@ -66,14 +71,13 @@ def tracked_html(message: Message) -> str:
     # list is the one found now (not for a message queued while tracking was off).
     same = [link.url for link in found.links] == message.tracked_urls
 
-    # One reverse() and one signer for all links: a large message has thousands.
+    # One reverse() for all links: a large message has thousands.
     before, _, after = _absolute(reverse("tracking:click", args=["-"])).rpartition("-")
-    signer = signing.TimestampSigner(salt=CLICK_SALT)
 
     def click_url(link: Link) -> str:
-        return before + click_token(message.pk, link.index, signer) + after
+        return before + click_token(message, link.index) + after
 
-    pixel = _absolute(reverse("tracking:open", args=[open_token(message.pk)]))
+    pixel = _absolute(reverse("tracking:open", args=[open_token(message)]))
     return add_tracking(message.html, found, click_url, pixel, links=None if same else [])
 
 

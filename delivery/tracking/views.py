@@ -1,40 +1,39 @@
-"""Click and open endpoints. An unsigned, tampered or unknown token is a 404: no open redirect."""
+"""Click and open endpoints: one indexed lookup by the token's key, no HTML read.
+
+An unknown, malformed or forged token is a 404 (no open redirect, no 500). A known one always
+gets its redirect or pixel; whether the hit becomes an event is `recording`'s decision.
+"""
 
 from __future__ import annotations
 
 import base64
 from urllib.parse import urlsplit, urlunsplit
 
-from django.conf import settings
-from django.db.models import F
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from delivery.models import Message, TrackingEvent
+from delivery.models import Message
 
+from . import links, recording, signed_tokens
 from .finder import TRACKED_SCHEMES, parse_url
-from .links import read_click_token, read_open_token
 
-URL_LENGTH = TrackingEvent._meta.get_field("url").max_length
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
 @require_GET
 @never_cache
 def click(request, token: str):
-    decoded = read_click_token(token)
-    if decoded is None:
+    found = _clicked_link(token)
+    if found is None:
         raise Http404("unknown link")
-    message_id, index = decoded
-    urls = Message.objects.filter(pk=message_id).values_list("tracked_urls", flat=True).first()
-    url = urls[index] if urls and index < len(urls) else None
-    location = None if url is None else _location(url)
+    message_id, key, index, url = found
+    location = _location(url)
     if location is None:
         raise Http404("unknown link")
-    _record(request, message_id, TrackingEvent.Kind.CLICK, url)
+    if recording.counts(key, recording.CLICK, index):
+        recording.record(request, message_id, recording.CLICK, url)
     response = HttpResponseRedirect(location)
     # As the URL standard writes it: Django's iri_to_uri() would also escape characters
     # such as "|" that browsers send as they are, making it another URL.
@@ -45,14 +44,43 @@ def click(request, token: str):
 @require_GET
 @never_cache
 def pixel(request, token: str):
-    message_id = read_open_token(token)
-    if message_id is None or not Message.objects.filter(pk=message_id).exists():
+    found = _opened_message(token)
+    if found is None:
         raise Http404("unknown message")
-    _record(request, message_id, TrackingEvent.Kind.OPEN, "")
-    Message.objects.filter(pk=message_id, first_opened_at__isnull=True).update(
-        first_opened_at=timezone.now()
-    )
+    message_id, key = found
+    if recording.counts(key, recording.OPEN):
+        recording.record(request, message_id, recording.OPEN)
     return HttpResponse(PIXEL, content_type="image/gif")
+
+
+def _clicked_link(token: str) -> tuple[int, str, int, str] | None:
+    """(message id, tracking key, link index, stored URL) for a click token, or None."""
+    signed = signed_tokens.is_signed(token)
+    decoded = (signed_tokens if signed else links).read_click_token(token)
+    if decoded is None:
+        return None
+    name, index = decoded
+    row = _named(name, signed).values_list("pk", "tracking_key", "tracked_urls").first()
+    if row is None:
+        return None
+    message_id, key, urls = row
+    url = urls[index] if isinstance(urls, list) and index < len(urls) else None
+    return (message_id, key, index, url) if isinstance(url, str) else None
+
+
+def _opened_message(token: str) -> tuple[int, str] | None:
+    """(message id, tracking key) for an open token, or None."""
+    signed = signed_tokens.is_signed(token)
+    name = (signed_tokens if signed else links).read_open_token(token)
+    return None if name is None else _named(name, signed).values_list("pk", "tracking_key").first()
+
+
+def _named(name: str | int, signed: bool):
+    """The message a token names: by its key (unique index), or by its id for a signed token,
+    which only messages rendered before keys existed accept."""
+    if signed:
+        return Message.objects.filter(pk=name, signed_tracking_tokens=True)
+    return Message.objects.filter(tracking_key=name)
 
 
 def as_uri(url: str) -> str:
@@ -75,17 +103,3 @@ def _location(url: str) -> str | None:
     except ValueError:  # urlsplit() refuses some malformed hosts
         return None
     return parsed.href if parsed and parsed.protocol in TRACKED_SCHEMES else None
-
-
-def _record(request, message_id: int, kind: str, url: str) -> None:
-    ip = request.META.get("REMOTE_ADDR") if settings.TRACKING_STORE_IP else None
-    TrackingEvent.objects.create(
-        message_id=message_id,
-        kind=kind,
-        # The redirect goes to the whole URL; the event keeps what fits its column.
-        url=url[:URL_LENGTH],
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
-        ip=ip or None,
-    )
-    field = "open_count" if kind == TrackingEvent.Kind.OPEN else "click_count"
-    Message.objects.filter(pk=message_id).update(**{field: F(field) + 1})

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from integrations.providers import google, microsoft, sendgrid, ses
 
-from . import exceptions, imap, local, smtp
+from . import exceptions, imap, local, replies, smtp
 from .errors import DeliveryError, parse_enhanced_code
 from .rules import Context, Rule
 
@@ -104,8 +104,9 @@ def explain_refusal(code: int, text: str, integration: SmtpIntegration | None) -
 
 
 def from_reply(stage: str, code: int | None, text: str, context: Context) -> DeliveryError:
-    """The error for a server's reply: text redacted, the enhanced code in its own field."""
-    text = context.redacted(text)
+    """The error for a server's reply: text redacted, then bounded (`replies`), the enhanced
+    code in its own field."""
+    text = replies.bounded(text, context.redacted)
     enhanced = parse_enhanced_code(text)
     chosen = explain_reply(stage, code, enhanced, text, context.host, context.auth_type)
     if enhanced and text.lstrip().startswith(enhanced):
@@ -116,13 +117,19 @@ def from_reply(stage: str, code: int | None, text: str, context: Context) -> Del
 def from_exception(stage: str, exc: BaseException, context: Context) -> DeliveryError:
     """The error for what a session step raised (one of CLASSIFIED_EXCEPTIONS)."""
     if isinstance(exc, smtplib.SMTPResponseException):
-        return from_reply(stage, exc.smtp_code, decoded(exc.smtp_error), context)
+        # Whole: from_reply redacts before it cuts.
+        return from_reply(stage, exc.smtp_code, _text(exc.smtp_error), context)
     row = exceptions.by_type(exc, stage)
     return failure(row.rule, stage=stage, **row.facts(exc, context))
 
 
 def decoded(reply: bytes | str) -> str:
-    """A server's reply text as smtplib hands it over (bytes, or str for its own messages)."""
+    """A server's reply text as smtplib hands it over (bytes, or str for its own messages),
+    bounded as `replies` says: what is kept of a recipient's refusal."""
+    return replies.bounded(_text(reply))
+
+
+def _text(reply: bytes | str) -> str:
     if isinstance(reply, bytes):
         return reply.decode("utf-8", "replace")
     return str(reply)

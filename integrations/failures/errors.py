@@ -16,7 +16,9 @@ class FailureClass(StrEnum):
     CONFIGURATION = "configuration"
 
 
-ENHANCED_CODE = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})\b", re.MULTILINE)
+# Leading blanks of its own line only: "\s*" would also cross line breaks, so each of n
+# blank lines would start a scan over all the others (quadratic in a reply of blank lines).
+ENHANCED_CODE = re.compile(r"^[^\S\n]*([245]\.\d{1,3}\.\d{1,3})\b", re.MULTILINE)
 
 
 def parse_enhanced_code(text: str) -> str:

@@ -14,7 +14,8 @@ from django.core import signing
 from delivery.api import send_email
 from delivery.mime import render
 from delivery.models import Message, TrackingEvent
-from delivery.tracking.links import CLICK_SALT, click_token
+from delivery.tracking.links import click_token
+from delivery.tracking.signed_tokens import CLICK_SALT
 from tests.factories import make_integration
 
 pytestmark = pytest.mark.django_db
@@ -139,10 +140,12 @@ def test_a_click_is_one_lookup_that_does_not_read_the_html(client, django_assert
 def test_a_bad_index_or_a_forged_token_is_a_404_never_a_500(client):
     message = send('<a href="https://x.example/">x</a>')
     forged = signing.dumps([message.pk, 0], key="not-the-secret-key", salt=CLICK_SALT)
+    key = message.tracking_key
     for token in [
-        click_token(message.pk, 1), click_token(message.pk, -1), click_token(2**70, 0),
+        click_token(message, 1), f"{key}.-1", f"{key}.01", f"{key}.{10**70}", f"{key}.\u0661",
+        f"{key}.", key, f"{key.upper()}.0", f"{key[:-1]}.0", f"{key}0.0",
         signing.dumps(["1", "x"], salt=CLICK_SALT), signing.dumps(7, salt=CLICK_SALT), forged,
-        "x" * 5000,
+        signing.dumps([2**70, 0], salt=CLICK_SALT), "x" * 5000,
     ]:
         assert client.get(f"/t/c/{token}/").status_code == 404
     assert not TrackingEvent.objects.exists()
@@ -163,5 +166,7 @@ def test_links_already_sent_keep_leading_where_they_led(client):
     # The former finder skipped <area> and decoded &times: token 0 led there.
     assert sent.tracked_urls == ["https://x.example/?a=1\N{MULTIPLICATION SIGN}tamp=2"]
     assert waiting.tracked_urls == ["https://area.example/", "https://x.example/?a=1&timestamp=2"]
-    location = client.get(f"/t/c/{click_token(sent.pk, 0)}/")["Location"]
+    Message.objects.filter(pk=sent.pk).update(signed_tracking_tokens=True)  # as 0033 marks it
+    signed = signing.TimestampSigner(salt=CLICK_SALT).sign_object([sent.pk, 0], compress=True)
+    location = client.get(f"/t/c/{signed}/")["Location"]
     assert location == "https://x.example/?a=1%C3%97tamp=2"

@@ -65,10 +65,10 @@ def test_trackable_links_are_rewritten_and_others_left_alone(integration, settin
 def test_a_tampered_token_or_another_messages_link_is_a_404(integration, client):
     message = send_email(to="bob@example.org", subject="Hi", html=HTML)
     other = send_email(to="carol@example.org", subject="Hi", html="<a href='https://x.example'>x</a>")
-    good = click_token(message.pk, 0)
+    good = click_token(message, 0)
     tampered = good[:-1] + ("A" if good[-1] != "A" else "B")
     assert client.get(f"/t/c/{tampered}/").status_code == 404
-    assert client.get(f"/t/c/{click_token(other.pk, 1)}/").status_code == 404
+    assert client.get(f"/t/c/{click_token(other, 1)}/").status_code == 404
     unsigned = signing.dumps([message.pk, 0], salt="wrong-salt", compress=True)
     assert client.get(f"/t/c/{unsigned}/").status_code == 404
     assert not TrackingEvent.objects.exists()
@@ -81,7 +81,7 @@ def test_tracking_off_leaves_the_html_byte_for_byte(integration, settings, switc
     assert sent_html(message) == HTML
 
 
-def test_two_pixel_loads_record_two_opens_and_one_first_open(
+def test_two_pixel_loads_in_one_window_record_one_open_and_its_time(
     integration, settings, client, admin_client
 ):
     settings.TRACKING_BASE_URL = "http://testserver"
@@ -92,12 +92,12 @@ def test_two_pixel_loads_record_two_opens_and_one_first_open(
     assert "no-cache" in first["Cache-Control"]
     message.refresh_from_db()
     opened = message.first_opened_at
-    client.get(pixel)
+    assert client.get(pixel).status_code == 200  # the image all the same
     message.refresh_from_db()
-    assert message.open_count == 2
+    assert message.open_count == 1
     assert message.first_opened_at == opened is not None
     page = admin_client.get(f"/portal/messages/{message.pk}/").content.decode()
-    assert '<td id="opens">2 (first ' in page
+    assert '<td id="opens">1 (first ' in page
 
 
 def test_marketing_mail_carries_one_click_unsubscribe_and_transactional_does_not(integration):

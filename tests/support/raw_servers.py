@@ -26,6 +26,70 @@ def listen(port: int) -> socket.socket:
     return sock
 
 
+class ScriptedReplyServer:
+    """Speaks just enough SMTP, answering the commands named in `replies` (by verb, e.g.
+    b"MAIL") with those bytes, sent as they are (any size, any number of lines).
+
+    Unnamed commands get a plain success (EHLO offers no extension, so a client goes one
+    command at a time). `commands` records what arrived; each connection is served in turn.
+    """
+
+    DEFAULTS = {
+        b"EHLO": b"250 smtp.test\r\n", b"HELO": b"250 smtp.test\r\n", b"MAIL": b"250 OK\r\n",
+        b"RCPT": b"250 OK\r\n", b"DATA": b"354 go ahead\r\n", b"RSET": b"250 OK\r\n",
+        b"NOOP": b"250 OK\r\n", b"QUIT": b"221 bye\r\n",
+    }
+
+    def __init__(self, replies: dict[bytes, bytes]) -> None:
+        self.replies = {**self.DEFAULTS, **replies}
+        self.sock = listen(0)
+        self.host, self.port = self.sock.getsockname()
+        self.commands: list[bytes] = []
+        self._conn: socket.socket | None = None
+        self._thread = threading.Thread(target=self._serve, name="ScriptedReply", daemon=True)
+
+    def __enter__(self) -> ScriptedReplyServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Wakes the blocked accept(), and the read of a client that keeps its session open.
+        for sock in filter(None, (self.sock, self._conn)):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.sock.close()
+        self._thread.join(timeout=5)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # closed by __exit__
+            self._conn = conn
+            try:
+                with conn, conn.makefile("rb") as lines:
+                    conn.settimeout(10)
+                    conn.sendall(b"220 smtp.test ESMTP scripted\r\n")
+                    self._converse(conn, lines)
+            except OSError:
+                pass  # the client hung up first
+
+    def _converse(self, conn: socket.socket, lines) -> None:
+        while command := lines.readline():
+            self.commands.append(command.rstrip(b"\r\n"))
+            verb = command[:4].upper()
+            conn.sendall(self.replies.get(verb, b"500 5.5.1 unknown command\r\n"))
+            if verb == b"DATA" and self.replies[verb].startswith(b"354"):
+                while lines.readline() not in (b".\r\n", b""):
+                    pass
+                conn.sendall(b"250 2.0.0 queued\r\n")
+            elif verb == b"QUIT":
+                return
+
+
 class BlackholeServer:
     """Accepts TCP connections and never says a word (for timeout tests)."""
 
