@@ -132,7 +132,8 @@ def test_held_mail_shows_as_held_until_a_fix_that_logs_in_releases_it(
 ):
     integration = SmtpIntegration.objects.create(
         name="Company SMTP", host=smtp_server.host, port=smtp_server.port, use_tls=False,
-        auth_type="basic", username="apikey", password="SG.wrong-key")
+        allow_plaintext_auth=True, auth_type="basic", username="apikey",
+        password="SG.wrong-key")
     integration.senders.create(email="support@example.com", name="Support", is_default=True)
     # Held mail is tried again only after minutes: nothing but the fixes below moves it.
     start_worker(DELIVERY_RETRY_BASE_SECONDS="600")
