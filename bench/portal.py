@@ -165,6 +165,7 @@ def report(client, total: int) -> None:
         ("dashboard", "/portal/"),
         ("message log", "/portal/messages/"),
         ("message log, failed only", "/portal/messages/?status=failed"),
+        ("message log, held only", "/portal/messages/?status=held"),
         ("message log, search", "/portal/messages/?q=user4242"),
         ("message log, search From", "/portal/messages/?q=billing@"),
         ("message log, page 100", page_100_url(client)),
@@ -177,7 +178,8 @@ def report(client, total: int) -> None:
 
 
 def logged_in_client(*, reuse: bool):
-    """A test client logged in as a staff member who may read and retry messages."""
+    """A test client logged in as a staff member who may read and retry messages and view
+    the integrations (the dashboard shows them)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
     from django.test import Client
@@ -185,8 +187,8 @@ def logged_in_client(*, reuse: bool):
     users = get_user_model().objects
     user = users.get(username="bench") if reuse else users.create_user(
         "bench", "b@example.com", "x", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_message",
-                                                                       "retry_message"]))
+    user.user_permissions.add(*Permission.objects.filter(codename__in=[
+        "view_message", "retry_message", "view_smtpintegration"]))
     # No setup_test_environment(): its template instrumentation copies every context and
     # would be measured as if it were the page's own work.
     client = Client(HTTP_HOST="localhost")  # one of the default ALLOWED_HOSTS

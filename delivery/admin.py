@@ -9,9 +9,10 @@ from django.db.models import Count
 
 from notifuse_smtp import admin_base
 
+from .choices import HELD
 from .admin_display import DISPLAY_FIELDS, MessageDisplay, fieldsets_for
 from .lifecycle.transitions import CannotCancel, cancel, staff_retry
-from .models import Message, SendAttempt
+from .models import Message, SendAttempt, Status
 from .permissions import CANCEL_MESSAGES, RETRY_MESSAGES
 from .suppression_admin import FeedbackInline
 
@@ -34,13 +35,28 @@ class SendAttemptInline(admin.TabularInline):
         return False
 
 
+class StatusFilter(admin.SimpleListFilter):
+    """The stored statuses, and held: queued on an integration that needs attention."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [*Status.choices, (HELD, "Held (integration needs attention)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == HELD:
+            return queryset.held()
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
 @admin.register(Message)
 class MessageAdmin(MessageDisplay, admin_base.ModelAdmin):
     list_display = (
-        "id", "created_at", "status", "kind", "integration", "recipients", "subject",
+        "id", "created_at", "status_shown", "kind", "integration", "recipients", "subject",
         "attempts", "last_error",
     )
-    list_filter = ("status", "kind", "integration")
+    list_filter = (StatusFilter, "kind", "integration")
     search_fields = ("subject", "to", "from_email")
     list_select_related = ("integration",)
     date_hierarchy = "created_at"
@@ -64,6 +80,10 @@ class MessageAdmin(MessageDisplay, admin_base.ModelAdmin):
         # dashboard reads as when a failed message failed, and any claim a worker had just
         # taken. Retry is the one change, and it goes through the action.
         return False
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, obj: Message) -> str:
+        return "Held" if obj.is_held else obj.get_status_display()
 
     @admin.display(description="to")
     def recipients(self, obj: Message) -> str:

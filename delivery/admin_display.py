@@ -14,14 +14,13 @@ from .portal.message_files import attachment_summary, shown_source
 FIELDSETS = (
     ("Message", {"fields": ("from_email", "to_addresses", "cc_addresses", "bcc_addresses",
                             "reply_to_addresses", "subject", "kind", "integration_link")}),
-    ("Delivery", {"fields": ("status", "created_at", "send_at", "next_attempt", "sent_at",
+    ("Delivery", {"fields": ("state", "created_at", "send_at", "sent_at",
                              "failed", "cancelled", "last_error", "open_count",
                              "click_count")}),
     ("Content", {"fields": ("html_preview", "text_body", "attachment_links", "source")}),
 )
 # Shown only while they mean something.
 ONLY_WHEN = {
-    "next_attempt": lambda m: m.status == Status.QUEUED,
     "send_at": lambda m: m.send_at is not None,
     "sent_at": lambda m: m.sent_at is not None,
     "failed": lambda m: m.failed_at is not None,
@@ -51,6 +50,17 @@ def _when(moment) -> str:
     return date_format(localtime(moment), "DATETIME_FORMAT") if moment else "—"
 
 
+def held_text(message: Message) -> str:
+    """Held: <the integration's reason> since <when it was flagged>, and what to do."""
+    integration = message.integration
+    since = integration.needs_attention_since
+    return format_html(
+        'Held: {}{}<div class="help">{} It leaves by itself once the integration is fixed.'
+        "</div>", integration.needs_attention_reason, f" since {_when(since)}" if since else "",
+        integration.needs_attention_hint,
+    )
+
+
 class MessageDisplay:
     """The computed rows of the admin's message page (mixed into MessageAdmin)."""
 
@@ -75,9 +85,14 @@ class MessageDisplay:
         return format_html('<a href="{}">{}</a>', url, obj.integration)
     integration_link.short_description = "Integration"
 
-    def next_attempt(self, obj: Message) -> str:
-        return _when(obj.next_attempt_at)
-    next_attempt.short_description = "Next attempt"
+    def state(self, obj: Message) -> str:
+        """Held mail says why and since when; other queued mail, when it is tried next."""
+        if obj.is_held:
+            return held_text(obj)
+        if obj.status == Status.QUEUED:
+            return f"Queued, next attempt {_when(obj.next_attempt_at)}"
+        return obj.get_status_display()
+    state.short_description = "Status"
 
     def failed(self, obj: Message) -> str:
         return _when(obj.failed_at)

@@ -20,6 +20,11 @@ class Status(models.TextChoices):
     SUPPRESSED = "suppressed", "Suppressed"
 
 
+# Not a stored status but a condition the log and the admin filter by: queued on an
+# integration that needs attention (Message.objects.held()).
+HELD = "held"
+
+
 class Priority(models.IntegerChoices):
     """Claiming takes the highest first: transactional mail is high unless the caller says."""
 

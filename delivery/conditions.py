@@ -60,3 +60,15 @@ class MessageQuerySet(models.QuerySet):
         """When the longest-waiting due message became due (None when nothing is due)."""
         return (self.due(now).order_by("next_attempt_at")
                 .values_list("next_attempt_at", flat=True).first())
+
+    def oldest_held_at(self, now: datetime | None = None) -> datetime | None:
+        """When the longest-held message was queued (None when nothing is held).
+
+        Held mail is not due (its next try is ahead) yet it waits to leave: since it was
+        queued, for all staff can tell. Mail scheduled for later is not waiting yet. The
+        planner starts from the few flagged integrations and reads their queued mail
+        through the queued-mail index, whatever else the table holds.
+        """
+        now = now or timezone.now()
+        return (self.held().exclude(send_at__gt=now).order_by("created_at")
+                .values_list("created_at", flat=True).first())

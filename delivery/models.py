@@ -112,6 +112,12 @@ class Message(models.Model):
     def attempts_since_retry(self) -> int:
         return self.attempt_count - self.attempts_before_retry
 
+    @property
+    def is_held(self) -> bool:
+        """One row's answer to `Message.objects.held()`: queued on an integration that needs
+        attention (load the integration with it: select_related)."""
+        return self.status == Status.QUEUED and self.integration.needs_attention
+
     class Meta:
         ordering = ("-created_at",)
         # Retrying sends mail again, so it is granted on its own: the admin's message page is

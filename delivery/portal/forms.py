@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django import forms
 
+from delivery.choices import HELD
 from delivery.models import Kind, Status
 from integrations.models import SmtpIntegration
 from senders.models import Sender
@@ -21,7 +22,8 @@ class LogFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search", widget=forms.TextInput(
         attrs={"placeholder": "To, subject, From or Message-ID"}))
     status = forms.ChoiceField(required=False, choices=[
-        ("", "Any status"), *Status.choices, (SCHEDULED, "Scheduled (send_at ahead)")])
+        ("", "Any status"), *Status.choices, (SCHEDULED, "Scheduled (send_at ahead)"),
+        (HELD, "Held (integration needs attention)")])
     kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *Kind.choices])
     integration = forms.ModelChoiceField(
         required=False, empty_label="Any integration",

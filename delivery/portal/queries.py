@@ -12,7 +12,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from delivery.models import Message, SendAttempt
+from delivery.choices import HELD
+from delivery.models import Message, SendAttempt, Status
 
 from .forms import SCHEDULED
 from integrations.models import SECRET_FIELDS, SmtpIntegration
@@ -20,8 +21,9 @@ from integrations.models import SECRET_FIELDS, SmtpIntegration
 # The Message-ID delivery.mime gives every message: <notifuse-smtp.{pk}.{created}@{domain}>.
 OWN_MESSAGE_ID = re.compile(r"notifuse-smtp\.(?P<pk>\d+)\.\d+@[^\s<>]+")
 # What the log's rows show; bodies and attachments (possibly megabytes each) stay in the table.
+# The integration's mark says whether a queued row is held.
 LOG_FIELDS = ("created_at", "status", "kind", "from_email", "to", "subject", "last_error",
-              "integration", "integration__name")
+              "integration", "integration__name", "integration__needs_attention_reason")
 
 
 def now() -> datetime:
@@ -46,14 +48,17 @@ def integration_health(now: datetime) -> list[SmtpIntegration]:
     sent_last_minute = _per_integration(Message.objects.filter(sent_at__gte=minute))
     # Failure events: failed_at stays when staff retry, so an outage is not forgotten.
     failed = _per_integration(Message.objects.filter(failed_at__gte=since))
-    queued = _per_integration(Message.objects.pending())
+    pending = _pending_per_integration()
     created = Message.objects.filter(created_at__gte=since)
     opened = _per_integration(created.filter(first_opened_at__isnull=False))
     clicked = _per_integration(created.filter(click_count__gt=0))
     for integration in integrations:
         pk = integration.pk
         integration.sent_24h, integration.failed_24h = sent.get(pk, 0), failed.get(pk, 0)
-        integration.queued = queued.get(pk, 0)
+        queued = pending.get((pk, Status.QUEUED), 0)
+        integration.queued = queued + pending.get((pk, Status.SENDING), 0)
+        # Message.objects.held(), counted from what is read anyway: no query of its own.
+        integration.held = queued if integration.needs_attention else 0
         integration.sent_last_minute = sent_last_minute.get(pk, 0)
         integration.opened_24h, integration.clicked_24h = opened.get(pk, 0), clicked.get(pk, 0)
         integration.failure_rate = failure_rate(integration.sent_24h, integration.failed_24h)
@@ -70,20 +75,33 @@ def _per_integration(messages: QuerySet[Message]) -> dict[int, int]:
                 .order_by().values_list("integration_id", "total"))
 
 
+def _pending_per_integration() -> dict[tuple[int, str], int]:
+    """How many queued and how many sending messages each integration has: one query."""
+    rows = (Message.objects.pending().values("integration_id", "status")
+            .annotate(total=Count("*")).order_by())
+    return {(row["integration_id"], row["status"]): row["total"] for row in rows}
+
+
 def failure_rate(sent: int, failed: int) -> float | None:
     """Failed / (sent + failed) in percent; None when nothing finished."""
     done = sent + failed
     return 100.0 * failed / done if done else None
 
 
-def queue_state(now: datetime) -> dict:
-    """Queue depth (queued + sending, scheduled mail apart) and the oldest due message's age."""
+def queue_state(now: datetime, integrations: list[SmtpIntegration]) -> dict:
+    """Queue depth (queued + sending, scheduled mail apart), the held mail, and how long the
+    longest-waiting message has waited: due and not yet taken, or held for a fix.
+
+    `integrations` come from integration_health, whose counts are summed here.
+    """
     scheduled = Message.objects.scheduled(now).count()
-    depth = Message.objects.pending().count() - scheduled
-    oldest = Message.objects.oldest_due_at(now)
-    seconds = (now - oldest).total_seconds() if oldest else None
-    return {"depth": depth, "scheduled": scheduled, "oldest_due_seconds": seconds,
-            "oldest_due_age": age(seconds)}
+    depth = sum(integration.queued for integration in integrations) - scheduled
+    held = sum(integration.held for integration in integrations)
+    waiting_since = [moment for moment in (Message.objects.oldest_due_at(now),
+                                           Message.objects.oldest_held_at(now)) if moment]
+    seconds = (now - min(waiting_since)).total_seconds() if waiting_since else None
+    return {"depth": depth, "scheduled": scheduled, "held": held,
+            "oldest_due_seconds": seconds, "oldest_due_age": age(seconds)}
 
 
 def age(seconds: float | None) -> str:
@@ -109,6 +127,8 @@ def message_log(params: dict) -> QuerySet[Message]:
     )
     if params.get("status") == SCHEDULED:
         messages = messages.scheduled()
+    elif params.get("status") == HELD:
+        messages = messages.held()
     elif params.get("status"):
         messages = messages.filter(status=params["status"])
     if params.get("kind"):

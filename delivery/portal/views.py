@@ -40,7 +40,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     add_pace(integrations)
     return render(request, "portal/dashboard.html", {
         "integrations": integrations,
-        "queue": queries.queue_state(now),
+        "queue": queries.queue_state(now, integrations),
         "chart": chart.hourly_chart(now),
         "section": "dashboard",
     })

@@ -130,6 +130,69 @@ def check_the_message_page(page, message) -> None:
     assert page.inner_text("#integration") == "Company SMTP"
 
 
+def test_held_mail_shows_as_held_until_a_fix_that_logs_in_releases_it(
+    page, smtp_server, staff_user, start_worker, screenshot
+):
+    integration = SmtpIntegration.objects.create(
+        name="Company SMTP", host=smtp_server.host, port=smtp_server.port, use_tls=False,
+        allow_plaintext_auth=True, auth_type="basic", username="apikey",
+        password="SG.wrong-key")
+    integration.senders.create(email="support@example.com", name="Support", is_default=True)
+    # Held mail is tried again only after minutes: nothing but the fixes below moves it.
+    start_worker(DELIVERY_RETRY_BASE_SECONDS="600")
+    message = send_email(to="customer@example.org", subject="Your receipt", text="Thanks.")
+    wait_until(lambda: Message.objects.held().filter(pk=message.pk).exists(), timeout=30,
+               message="the wrong password did not hold the message")
+    log_in(page, "ops", "ops-pass-123")
+    assert "535" in held_on_its_page(page, message)
+    screenshot("portal-message-held")
+    page.goto(f"/admin/delivery/message/{message.pk}/change/")
+    assert page.inner_text(".field-state .readonly").startswith("Held: auth: 535")
+    page.goto("/portal/messages/?status=held")
+    assert page.locator("#message-log .status-held").all_inner_texts() == ["Held"]
+    assert "Your receipt" in page.inner_text("#message-log")
+    page.goto("/portal/")
+    assert page.inner_text("#held-count") == "1"
+    assert page.inner_text("#oldest-due") != "—"  # held mail waits to leave
+    assert "Needs attention" in page.inner_text("[data-integration='Company SMTP']")
+    screenshot("portal-dashboard-held")
+
+    # A wrong fix: no authentication. The check before release fails and says why.
+    change_url = f"/admin/integrations/smtpintegration/{integration.pk}/change/"
+    page.goto(change_url)
+    page.select_option("#id_auth_type", "none")
+    page.click("input[name=_continue]")
+    kept = page.inner_text("ul.messagelist")
+    assert "stays held" in kept and "530" in kept and "Release it anyway" in kept
+    assert "530" in held_on_its_page(page, message)
+    assert Message.objects.held().filter(pk=message.pk).exists()
+
+    # The right fix logs in: the mail is released, delivered, and the mark is gone.
+    page.goto(change_url)
+    page.select_option("#id_auth_type", "basic")
+    page.fill("#id_username", "apikey")
+    page.fill("#id_password", "SG.right-key")
+    page.click("input[name=_continue]")
+    assert "1 queued message(s) of Company SMTP" in page.inner_text("ul.messagelist")
+    smtp_server.wait_for_messages(1, timeout=30)
+    assert smtp_server.messages[0].parsed["Subject"] == "Your receipt"
+    wait_until(lambda: Message.objects.get(pk=message.pk).status == Status.SENT, timeout=30)
+    page.goto("/portal/")
+    assert page.inner_text("#held-count") == "0"
+    row = page.inner_text("[data-integration='Company SMTP']")
+    assert "Needs attention" not in row and "OK" in row
+
+
+def held_on_its_page(page, message) -> str:
+    """The message page's held notice, after checking it shows held and not a next try."""
+    page.goto(f"/portal/messages/{message.pk}/")
+    assert page.inner_text("#message-status") == "Held"
+    assert page.locator("#next-attempt").count() == 0
+    held = page.inner_text("#held")
+    assert held.startswith("Held: ") and " since 20" in held and "What to do" in held
+    return held
+
+
 def test_a_bulk_retry_asks_first_and_is_offered_only_for_failed_mail(
     page, smtp_server, staff_user, start_worker, screenshot
 ):

@@ -137,3 +137,28 @@ def test_the_admin_is_named_for_the_project_and_its_login_asks_for_the_email(cli
     crumbs = client.get("/admin/integrations/smtpintegration/").content.decode()
     crumbs = crumbs.split('<div class="breadcrumbs">')[1].split("</div>")[0]
     assert "Integrations" in crumbs and crumbs.count("SMTP integrations") == 1
+
+
+def test_held_mail_shows_as_held_with_its_reason_in_the_admin_and_filters_apart(admin_client):
+    from django.utils.formats import date_format
+
+    since = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    broken = make_integration(name="Broken", needs_attention_reason="auth: 535 5.7.8 bad",
+                              needs_attention_hint=rule("smtp.535").hint,
+                              needs_attention_since=since)
+    held = send_email(to="bob@example.org", subject="Stuck invoice", text="x",
+                      integration=broken)
+    waiting = send_email(to="carol@example.org", subject="Backing off", text="x",
+                         integration=make_integration())
+    page = admin_client.get(f"/admin/delivery/message/{held.pk}/change/").content.decode()
+    when = date_format(timezone.localtime(since), "DATETIME_FORMAT")
+    assert f"Held: auth: 535 5.7.8 bad since {when}" in page
+    assert rule("smtp.535").hint in page and "next attempt" not in page
+    page = admin_client.get(f"/admin/delivery/message/{waiting.pk}/change/").content.decode()
+    assert "Queued, next attempt 20" in page and "Held:" not in page
+    listed = admin_client.get("/admin/delivery/message/?status=held").content.decode()
+    assert "Stuck invoice" in listed and "Backing off" not in listed
+    assert '<td class="field-status_shown">Held</td>' in listed
+    queued = admin_client.get("/admin/delivery/message/?status=queued").content.decode()
+    assert "Stuck invoice" in queued and "Backing off" in queued
+    assert '<td class="field-status_shown">Queued</td>' in queued
