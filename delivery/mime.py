@@ -29,7 +29,7 @@ from django.core.mail.message import (
 )
 from django.core.mail.utils import DNS_NAME
 
-from .mime_headers import WIRE, address_header, list_header, text_header
+from .mime_headers import WIRE, FoldedValue, address_header, list_header, text_header
 from .models import Kind, Message
 from .tracking.links import hosted_unsubscribe_url, tracked_html
 
@@ -143,7 +143,9 @@ def _inline_part(item: dict, content: bytes) -> MIMEBase:
     part.add_header("Content-Disposition", "inline" if item.get("inline") else "attachment",
                     **parameters)
     if item.get("content_id"):
-        part.add_header("Content-ID", f"<{item['content_id']}>")
+        # Whole on its line (a msg-id has no place to fold; validation keeps it within 998
+        # bytes): Django's folding would move it to a line of its own, led by a space.
+        part["Content-ID"] = FoldedValue(f"<{item['content_id']}>")
     return part
 
 
