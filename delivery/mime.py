@@ -1,10 +1,11 @@
 """Turn a Message row into the bytes sent in DATA.
 
 Simple messages (no attachments, short ASCII headers, bodies with no line over 998 bytes) are
-written directly; everything else goes through Django's message classes, written out with the
-email package's SMTP policy, which folds every header to fit the line limit (RFC 2047 encoded
-words, RFC 2231 parameter continuations). Both produce the same message: the fast path copies
-the header order, encodings and line endings Django emits.
+written directly; everything else goes through Django's message classes, with the headers
+whose text Django would fold wrongly encoded by mime_headers, and any header line still over
+998 bytes (a long filename: RFC 2231 continuations) folded by the SMTP policy. Both produce
+the same message: the fast path copies the header order, encodings and line endings Django
+emits.
 """
 
 from __future__ import annotations
