@@ -23,6 +23,7 @@ from .routing import route
 from .tracking.links import urls_to_store
 from .validation import (
     InvalidMessage,
+    check_attachment_type,
     check_header_value,
     check_headers,
     check_priority,
@@ -216,7 +217,7 @@ def build_message(
     subject = check_header_value("subject", subject or "")
     if from_email:
         from_email = normalize_address("from_email", from_email)
-    headers = check_headers(headers)
+    headers = check_headers(headers, kind=kind)
     if not (text or html):
         raise InvalidMessage("text", "a message needs a text or an HTML body")
     text = text and check_text("text", text)
@@ -296,16 +297,19 @@ def _check_attachments(attachments) -> list[dict]:
         if not isinstance(item.get("inline", False), bool):
             raise InvalidMessage("attachments", "inline must be True or False")
         try:
-            base64.b64decode(item["content_b64"], validate=True)
+            content = base64.b64decode(item["content_b64"], validate=True)
         except binascii.Error:
             problem = f"{filename!r}: content_b64 is not base64"
             raise InvalidMessage("attachments", problem) from None
+        check_attachment_type(filename, mimetype, content)
         checked.append(item)
     return checked
 
 
-# A Content-ID without its angle brackets: id-left "@" id-right, or any dot-atom-ish token.
+# A Content-ID without its angle brackets: id-left "@" id-right, or any dot-atom-ish token,
+# short enough for its header line (998 bytes: a msg-id cannot be folded).
 CONTENT_ID = re.compile(r"[!#-;=?-~]+")
+MAX_CONTENT_ID = 998 - len("Content-ID: <>")
 
 
 def _check_content_id(content_id) -> None:
@@ -315,6 +319,11 @@ def _check_content_id(content_id) -> None:
         raise InvalidMessage(
             "attachments", f"content_id {content_id!r} must be printable ASCII without "
             "spaces or angle brackets (write logo@example.com, and cid:logo@example.com in HTML)",
+        )
+    if len(content_id) > MAX_CONTENT_ID:
+        raise InvalidMessage(
+            "attachments", f"content_id is {len(content_id)} characters, over the limit of "
+            f"{MAX_CONTENT_ID}",
         )
 
 

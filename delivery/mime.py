@@ -1,26 +1,36 @@
 """Turn a Message row into the bytes sent in DATA.
 
 Simple messages (no attachments, short ASCII headers, bodies with no line over 998 bytes) are
-written directly; everything else goes through Django's message classes. Both produce the same
-message: the fast path copies the header order, encodings and line endings Django emits.
+written directly; everything else goes through Django's message classes, with the headers
+whose text Django would fold wrongly encoded by mime_headers, and any header line still over
+998 bytes (a long filename: RFC 2231 continuations) folded by the SMTP policy. Both produce
+the same message: the fast path copies the header order, encodings and line endings Django
+emits.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import io
 import random
 import re
 import sys
 from email import encoders
+from email.generator import BytesGenerator
 from email.mime.base import MIMEBase
 from email.utils import formatdate, getaddresses, make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT, utf8_charset_qp
+from django.core.mail.message import (
+    RFC5322_EMAIL_LINE_LENGTH_LIMIT,
+    SafeMIMEMultipart,
+    utf8_charset_qp,
+)
 from django.core.mail.utils import DNS_NAME
 
+from .mime_headers import WIRE, FoldedValue, address_header, list_header, text_header
 from .models import Message
 from .tracking.links import tracked_html
 from .tracking.list_unsubscribe import list_unsubscribe_headers
@@ -40,15 +50,42 @@ def _sender_domain(from_email: str) -> str:
 
 
 def _extra_headers(message: Message) -> dict[str, str]:
-    return {"Message-ID": message_id(message), **message.headers,
-            **list_unsubscribe_headers(message)}
+    own = {"Message-ID": message_id(message)}
+    if any(name.lower() == "message-id" for name in message.headers):
+        own = {}  # the caller's replaces it, however spelt (rows queued before the check)
+    return {**own, **message.headers, **list_unsubscribe_headers(message)}
+
+
+class RelatedEmail(EmailMultiAlternatives):
+    """Django's message, with the parts the HTML shows by Content-ID in a multipart/related
+    beside it (RFC 2387), where clients look for them to show them inline."""
+
+    def __init__(self, *args, related=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.related = list(related)
+
+    def _create_alternatives(self, msg):
+        msg = super()._create_alternatives(msg)
+        if not self.related:
+            return msg
+        parts = msg.get_payload() if msg.is_multipart() else [msg]
+        index = next(i for i, part in enumerate(parts) if part.get_content_type() == "text/html")
+        encoding = self.encoding or settings.DEFAULT_CHARSET
+        related = SafeMIMEMultipart("related", encoding=encoding, type="text/html")
+        for part in [parts[index], *self.related]:
+            related.attach(part)
+        if not msg.is_multipart():
+            return related
+        parts[index] = related
+        return msg
 
 
 def build_email(message: Message, html: str | None = None) -> EmailMultiAlternatives:
     """Django's message for `message`; `html` is its tracked HTML when already computed."""
     if html is None:
         html = tracked_html(message)
-    email = EmailMultiAlternatives(
+    related = [item for item in message.attachments if html and item.get("content_id")]
+    email = RelatedEmail(
         subject=message.subject,
         body=message.text or html,
         from_email=message.from_email,
@@ -56,24 +93,42 @@ def build_email(message: Message, html: str | None = None) -> EmailMultiAlternat
         cc=message.cc,
         reply_to=message.reply_to,
         headers=_extra_headers(message),
+        related=[_inline_part(item, base64.b64decode(item["content_b64"])) for item in related],
     )
-    if _has_long_line(message.text) or _has_long_line(html):
+    if any(map(_has_long_line, [message.text, html, *_text_attachments(message)])):
         # Django picks quoted-printable for long lines by str.splitlines(), which also breaks
         # at \x0b, \x0c, \x1c-\x1e, \x85 and \u2028/9: a line SMTP reads as one (up to a line
         # break) could still go out longer than 998 bytes, which servers refuse. A Charset
-        # object (not the "utf-8" string) is taken as it is.
+        # object (not the "utf-8" string) is taken as it is, by the bodies and by the text
+        # attachments alike.
         email.encoding = utf8_charset_qp
     if html and message.text:
         email.attach_alternative(html, "text/html")
     elif html:
         email.content_subtype = "html"
     for item in message.attachments:
+        if any(item is shown for shown in related):
+            continue
         content = base64.b64decode(item["content_b64"])
         if item.get("content_id") or item.get("inline"):
             email.attach(_inline_part(item, content))
         else:
             email.attach(item["filename"], content, item["mimetype"])
     return email
+
+
+def _text_attachments(message: Message) -> list[str]:
+    """The text attachments Django writes as text (8bit unless told otherwise)."""
+    texts = []
+    for item in message.attachments:
+        if item["mimetype"].lower().startswith("text/") and not (
+            item.get("content_id") or item.get("inline")
+        ):
+            try:
+                texts.append(base64.b64decode(item["content_b64"]).decode())
+            except UnicodeDecodeError:
+                pass  # Django sends it as application/octet-stream, in base64
+    return texts
 
 
 def _inline_part(item: dict, content: bytes) -> MIMEBase:
@@ -90,7 +145,9 @@ def _inline_part(item: dict, content: bytes) -> MIMEBase:
     part.add_header("Content-Disposition", "inline" if item.get("inline") else "attachment",
                     **parameters)
     if item.get("content_id"):
-        part.add_header("Content-ID", f"<{item['content_id']}>")
+        # Whole on its line (a msg-id has no place to fold; validation keeps it within 998
+        # bytes): Django's folding would move it to a line of its own, led by a space.
+        part["Content-ID"] = FoldedValue(f"<{item['content_id']}>")
     return part
 
 
@@ -99,7 +156,37 @@ def render(message: Message) -> bytes:
     fast = _fast_render(message, html)
     if fast is not None:
         return fast
-    return build_email(message, html).message().as_bytes(linesep="\r\n")
+    mime = build_email(message, html).message()
+    _encode_headers(mime, message)
+    return as_wire_bytes(mime)
+
+
+def _encode_headers(mime, message: Message) -> None:
+    """Headers as mime_headers writes them, not as Django's Header folds them (which splits
+    a word between an encoded word and plain text: a reader sees a space that was never
+    there)."""
+    mime.replace_header("Subject", text_header("Subject", message.subject))
+    for name, value in _extra_headers(message).items():
+        if name.lower() in ("message-id", *SET_BY_DJANGO):
+            continue
+        fold = list_header if name.lower().startswith("list-") else text_header
+        mime.replace_header(name, fold(name, str(value)))
+    for name, addresses in (
+        ("From", [message.from_email or settings.DEFAULT_FROM_EMAIL]),
+        ("To", message.to), ("Cc", message.cc), ("Reply-To", message.reply_to),
+    ):
+        # A header of that exact name in `headers=` replaced Django's (rows queued before
+        # validation refused them): it stays as it was given.
+        if addresses and name not in message.headers and name in mime:
+            mime.replace_header(name, address_header(name, addresses))
+
+
+def as_wire_bytes(mime) -> bytes:
+    """`mime` as sent: CRLF line ends, and every header line within 78 characters where it
+    can be folded (Django's own serialisation leaves long words whole, past 998 bytes)."""
+    out = io.BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=WIRE).flatten(mime)
+    return out.getvalue()
 
 
 # --- Fast path -------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from delivery.api import InvalidMessage, send_email
@@ -198,3 +200,67 @@ def test_headers_that_would_bypass_the_checks_are_refused(header, argument):
                    headers={header: "boss@example.com"})
     assert refused.value.field == "headers" and f"{argument}=" in str(refused.value)
     assert not Message.objects.exists()
+
+
+# Issue 14, item 9: headers the message builds, given again in any case, went out twice
+# (Subject, Content-Type, MIME-Version), or replaced or were dropped by how they were spelt
+# (To, Date); control characters went out raw; multipart and message/partial attachments
+# went out base64-encoded, which RFC 2046 forbids.
+LONG_EML = b"Subject: x\r\n\r\n" + b"y" * 1200 + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs", "says"),
+    [
+        ("headers", {"headers": {"subject": "Other"}}, "pass subject="),
+        ("headers", {"headers": {"SUBJECT": "Other"}}, "pass subject="),
+        ("headers", {"headers": {"content-type": "text/html"}}, "the message sets it"),
+        ("headers", {"headers": {"Content-Transfer-Encoding": "base64"}}, "the message sets"),
+        ("headers", {"headers": {"Mime-Version": "1.0"}}, "the message sets it"),
+        ("headers", {"headers": {"To": "other@example.org"}}, "pass to="),
+        ("headers", {"headers": {"to": "other@example.org"}}, "pass to="),
+        ("headers", {"headers": {"CC": "other@example.org"}}, "pass cc="),
+        ("headers", {"headers": {"reply-to": "other@example.org"}}, "pass reply_to="),
+        ("headers", {"headers": {"date": "Mon, 1 Jan 2024 00:00:00 +0000"}}, "when the message"),
+        ("headers", {"headers": {"X-Tag": "a", "x-tag": "b"}}, "the same header"),
+        ("headers", {"headers": {"Message-ID": "<a@x.example>", "message-id": "<b@x.example>"}},
+         "the same header"),
+        ("headers", {"kind": "marketing", "headers": {"list-unsubscribe": "<https://x.example>"}},
+         "pass unsubscribe_url="),
+        ("headers[Message-ID]", {"headers": {"Message-ID": "no-brackets@x.example"}}, "<id@"),
+        ("headers[Message-ID]", {"headers": {"Message-ID": f"<{'m' * 990}@x.example>"}},
+         "at most"),
+        ("headers[X-Tag]", {"headers": {"X-Tag": "ring\x07"}}, "control characters"),
+        ("headers[X-Tag]", {"headers": {"X-Tag": "\x1b[31mred"}}, "control characters"),
+        ("headers[X-Tag]", {"headers": {"X-Tag": "del\x7f"}}, "control characters"),
+        ("subject", {"subject": "ring\x07"}, "control characters"),
+        ("attachments", {"attachments": [
+            {"filename": "a\x1b.txt", "mimetype": "text/plain", "content_b64": ""}]},
+         "control characters"),
+        ("attachments", {"attachments": [
+            {"filename": "parts", "mimetype": "multipart/mixed", "content_b64": ""}]},
+         "RFC 2046"),
+        ("attachments", {"attachments": [
+            {"filename": "p", "mimetype": "Message/Partial", "content_b64": ""}]}, "RFC 2046"),
+        ("attachments", {"attachments": [
+            {"filename": "m.eml", "mimetype": "message/rfc822",
+             "content_b64": base64.b64encode(LONG_EML).decode()}]}, "over 998 bytes"),
+        ("attachments", {"html": "<img src='cid:x'>", "attachments": [
+            {"filename": "i.png", "mimetype": "image/png", "content_b64": "",
+             "content_id": "c" * 1000}]}, "over the limit"),
+    ],
+)
+def test_it_refuses_headers_the_message_builds_and_control_characters(
+    integration, field, kwargs, says
+):
+    arguments = {"to": ["bob@example.org"], "subject": "Hi", "text": "Hello", **kwargs}
+    with pytest.raises(InvalidMessage) as caught:
+        send_email(**arguments)
+    assert caught.value.field == field and says in str(caught.value)
+    assert not Message.objects.exists()
+
+
+def test_transactional_mail_may_carry_its_own_list_unsubscribe(integration):
+    message = send_email(to=["bob@example.org"], subject="Hi", text="Hello",
+                         headers={"List-Unsubscribe": "<mailto:leave@example.com>", "X-T": "a\tb"})
+    assert message.headers == {"List-Unsubscribe": "<mailto:leave@example.com>", "X-T": "a\tb"}
