@@ -21,6 +21,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT, utf8_charset_qp
 from django.core.mail.utils import DNS_NAME
 
+from notifuse_smtp.addresses import ascii_domain, header_address
+
 from .models import Kind, Message
 from .tracking.links import hosted_unsubscribe_url, tracked_html
 
@@ -35,7 +37,13 @@ def message_id(message: Message) -> str:
 def _sender_domain(from_email: str) -> str:
     # Parsing the address is a large part of a fast render, and senders repeat.
     domain = getaddresses([from_email])[0][1].rpartition("@")[2] or "localhost"
-    return domain.encode("idna").decode("ascii")
+    return ascii_domain(domain)
+
+
+def _header_addresses(addresses: list[str]) -> list[str]:
+    # Django's sanitize_address would encode an IDN with IDNA 2003 (straße.de as strasse.de,
+    # another domain): the A-labels are written here, which it keeps as they are.
+    return [header_address(address) for address in addresses]
 
 
 def _extra_headers(message: Message) -> dict[str, str]:
@@ -49,10 +57,10 @@ def build_email(message: Message, html: str | None = None) -> EmailMultiAlternat
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.text or html,
-        from_email=message.from_email,
-        to=message.to,
-        cc=message.cc,
-        reply_to=message.reply_to,
+        from_email=header_address(message.from_email or settings.DEFAULT_FROM_EMAIL),
+        to=_header_addresses(message.to),
+        cc=_header_addresses(message.cc),
+        reply_to=_header_addresses(message.reply_to),
         headers=_extra_headers(message),
     )
     if _has_long_line(message.text) or _has_long_line(html):
@@ -188,13 +196,14 @@ def _message_headers(message: Message) -> str:
     extra = _extra_headers(message)
     headers = [
         ("Subject", message.subject),
-        ("From", extra.get("From", message.from_email or settings.DEFAULT_FROM_EMAIL)),
+        ("From", extra.get("From", header_address(message.from_email or
+                                                  settings.DEFAULT_FROM_EMAIL))),
     ]
     for name, addresses in (("To", message.to), ("Cc", message.cc), ("Reply-To", message.reply_to)):
         if name in extra:
             headers.append((name, extra[name]))
         elif addresses:
-            headers.append((name, ", ".join(addresses)))
+            headers.append((name, ", ".join(_header_addresses(addresses))))
     given = {name.lower() for name in extra}
     if "date" not in given:
         headers.append(("Date", formatdate(localtime=settings.EMAIL_USE_LOCALTIME)))

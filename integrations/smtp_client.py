@@ -21,6 +21,7 @@ from django.conf import settings
 from .credentials import credentials_for
 from .failures import catalog
 from .failures.errors import DeliveryError, FailureClass
+from .models import connect_host_name
 from .secrets import undecryptable_fields
 
 if TYPE_CHECKING:
@@ -120,13 +121,14 @@ class SmtpSession:
     def _connect(self) -> smtplib.SMTP:
         integration = self.integration
         timeout = self.timeout
+        host = connect_host_name(integration.host)
         if integration.implicit_tls:
             with self._step("connect"):
-                sock = socket.create_connection((integration.host, integration.port), timeout)
+                sock = socket.create_connection((host, integration.port), timeout)
             try:
                 with self._step("tls"):
                     self.smtp_in_progress = _ImplicitTlsSmtp(
-                        sock, integration.host, integration.port, integration.ehlo_name, timeout
+                        sock, host, integration.port, integration.ehlo_name, timeout
                     )
             except DeliveryError:
                 sock.close()
@@ -134,7 +136,7 @@ class SmtpSession:
             return self.smtp_in_progress
         with self._step("connect"):
             self.smtp_in_progress = smtplib.SMTP(
-                integration.host,
+                host,
                 integration.port,
                 local_hostname=integration.ehlo_name,
                 timeout=timeout,

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db.models import F
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
-from django.utils.encoding import iri_to_uri
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -55,25 +53,12 @@ def pixel(request, token: str):
     return HttpResponse(PIXEL, content_type="image/gif")
 
 
-def as_uri(url: str) -> str:
-    """The URL as it goes in Location: IDN host in punycode, the rest percent-encoded."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        ascii_host = host
-    netloc = parts.netloc.replace(host, ascii_host, 1) if host else parts.netloc
-    return iri_to_uri(urlunsplit(parts._replace(netloc=netloc)))
-
-
 def _location(url: str) -> str | None:
-    """The Location for a stored URL, or None for one no browser would follow (stored before
-    URLs were checked)."""
-    try:
-        parsed = parse_url(url if url.isascii() else as_uri(url))
-    except ValueError:  # urlsplit() refuses some malformed hosts
-        return None
+    """The Location for a stored URL (an IDN host in Unicode), as a browser makes it: the
+    WHATWG URL standard, whose UTS 46 mapping gives IDNA 2008 A-labels (xn--strae-oqa.de,
+    not IDNA 2003's strasse.de), the rest percent-encoded as browsers do. None for a URL no
+    browser would follow (stored before URLs were checked)."""
+    parsed = parse_url(url)
     return parsed.href if parsed and parsed.protocol in TRACKED_SCHEMES else None
 
 

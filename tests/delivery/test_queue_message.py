@@ -86,6 +86,23 @@ def test_it_refuses_a_non_ascii_local_part_clearly(integration):
         send_email(to="jürgen@example.org", subject="Hi", text="x")
 
 
+@pytest.mark.parametrize(("field", "address"), [
+    # IDNA 2003 (Python's "idna" codec) took symbols and a leading combining mark; IDNA 2008
+    # does not, so no server could be told where to deliver them.
+    ("to", "bob@☃.example"),
+    ("cc", "Bob <bob@\u0301a.example>"),
+    ("reply_to", "bob@例子..广告"),
+    ("bcc", "bob@ab--cd.straße.de"),
+    ("from_email", "app@♥.example"),
+])
+def test_a_domain_idna_2008_cannot_encode_is_refused_naming_the_field(integration, field, address):
+    with pytest.raises(InvalidMessage, match="IDNA 2008") as caught:
+        send_email(**{"to": ["bob@example.org"], field: [address] if field != "from_email" else
+                      address}, subject="Hi", text="x")
+    assert caught.value.field == field
+    assert not Message.objects.exists()
+
+
 def test_the_same_idempotency_key_returns_the_same_message(integration):
     first = send_email(to="bob@example.org", subject="Hi", text="1", idempotency_key="order-1")
     second = send_email(to="bob@example.org", subject="Hi", text="2", idempotency_key="order-1")
