@@ -25,6 +25,7 @@ from notifuse_smtp.addresses import ascii_domain, header_address
 
 from .models import Kind, Message
 from .tracking.links import hosted_unsubscribe_url, tracked_html
+from .utf8_headers import with_utf8_addresses
 
 
 def message_id(message: Message) -> str:
@@ -116,7 +117,8 @@ def render(message: Message) -> bytes:
     fast = _fast_render(message, html)
     if fast is not None:
         return fast
-    return build_email(message, html).message().as_bytes(linesep="\r\n")
+    rendered = build_email(message, html).message().as_bytes(linesep="\r\n")
+    return with_utf8_addresses(message, rendered)
 
 
 # --- Fast path -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from .credentials import credentials_for
+from . import smtputf8
 from .failures import catalog
 from .failures.errors import DeliveryError, FailureClass
 from .models import connect_host_name
@@ -181,7 +182,8 @@ class SmtpSession:
             return self._send_pipelined(smtp, envelope_from, recipients, content)
         refused: dict[str, tuple[int, str]] = {}
         with self._step("mail"):
-            code, reply = smtp.mail(envelope_from)
+            options = smtputf8.mail_options(smtp, [envelope_from, *recipients], content)
+            code, reply = smtp.mail(envelope_from, options)
             if code != 250:
                 raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
         with self._step("rcpt"):
@@ -214,7 +216,8 @@ class SmtpSession:
         """
         with self._step("mail"):
             # Envelope addresses arrive bare (notifuse_smtp.addresses.envelope_address).
-            commands = [f"MAIL FROM:<{envelope_from}>"]
+            options = smtputf8.mail_options(smtp, [envelope_from, *recipients], content)
+            commands = [" ".join([f"MAIL FROM:<{envelope_from}>", *options])]
             commands += [f"RCPT TO:<{address}>" for address in recipients]
             if any("\r" in command or "\n" in command for command in commands):
                 raise ValueError("an envelope address contains a line break")  # as smtplib
@@ -273,7 +276,8 @@ class SmtpSession:
         smtp = self.smtp
         assert smtp is not None, "open() first"
         with self._step("mail"):
-            code, reply = smtp.mail(envelope_from)
+            options = smtputf8.mail_options(smtp, [envelope_from, recipient])
+            code, reply = smtp.mail(envelope_from, options)
             if code != 250:
                 raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
         with self._step("rcpt"):

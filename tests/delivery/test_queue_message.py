@@ -81,9 +81,13 @@ def test_it_accepts_idn_domains_and_utf8_names(integration):
     assert message.subject == "Grüße"
 
 
-def test_it_refuses_a_non_ascii_local_part_clearly(integration):
-    with pytest.raises(InvalidMessage, match="non-ASCII before the @"):
-        send_email(to="jürgen@example.org", subject="Hi", text="x")
+def test_it_accepts_non_ascii_local_parts_for_smtputf8(integration):
+    # RFC 6531: the message goes out with SMTPUTF8 (or fails clearly where it is not offered).
+    message = send_email(to=["用户@例子.广告", "Jörg <jörg@example.com>"], bcc=["ünal@straße.de"],
+                         subject="Hi", text="x")
+    message.refresh_from_db()
+    assert message.to == ["用户@例子.广告", "Jörg <jörg@example.com>"]
+    assert message.bcc == ["ünal@straße.de"]
 
 
 @pytest.mark.parametrize(("field", "address"), [
@@ -101,6 +105,13 @@ def test_a_domain_idna_2008_cannot_encode_is_refused_naming_the_field(integratio
                       address}, subject="Hi", text="x")
     assert caught.value.field == field
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize("local", ["zero\u200bwidth", "bell\x07", "rtl\u202eoverride"])
+def test_invisible_characters_before_the_at_are_refused(integration, local):
+    with pytest.raises(InvalidMessage, match="invisible or control characters") as caught:
+        send_email(to=[f"{local}ä@example.org"], subject="Hi", text="x")
+    assert caught.value.field == "to"
 
 
 def test_the_same_idempotency_key_returns_the_same_message(integration):
