@@ -30,10 +30,13 @@ from django.core.mail.message import (
 )
 from django.core.mail.utils import DNS_NAME
 
+from notifuse_smtp.addresses import ascii_domain, header_address
+
 from .mime_headers import WIRE, FoldedValue, address_header, list_header, text_header
 from .models import Message
 from .tracking.links import tracked_html
 from .tracking.list_unsubscribe import list_unsubscribe_headers
+from .utf8_headers import with_utf8_addresses
 
 
 def message_id(message: Message) -> str:
@@ -46,7 +49,13 @@ def message_id(message: Message) -> str:
 def _sender_domain(from_email: str) -> str:
     # Parsing the address is a large part of a fast render, and senders repeat.
     domain = getaddresses([from_email])[0][1].rpartition("@")[2] or "localhost"
-    return domain.encode("idna").decode("ascii")
+    return ascii_domain(domain)
+
+
+def _header_addresses(addresses: list[str]) -> list[str]:
+    # Django's sanitize_address would encode an IDN with IDNA 2003 (straße.de as strasse.de,
+    # another domain): the A-labels are written here, which it keeps as they are.
+    return [header_address(address) for address in addresses]
 
 
 def _extra_headers(message: Message) -> dict[str, str]:
@@ -88,10 +97,10 @@ def build_email(message: Message, html: str | None = None) -> EmailMultiAlternat
     email = RelatedEmail(
         subject=message.subject,
         body=message.text or html,
-        from_email=message.from_email,
-        to=message.to,
-        cc=message.cc,
-        reply_to=message.reply_to,
+        from_email=header_address(message.from_email or settings.DEFAULT_FROM_EMAIL),
+        to=_header_addresses(message.to),
+        cc=_header_addresses(message.cc),
+        reply_to=_header_addresses(message.reply_to),
         headers=_extra_headers(message),
         related=[_inline_part(item, base64.b64decode(item["content_b64"])) for item in related],
     )
@@ -158,7 +167,7 @@ def render(message: Message) -> bytes:
         return fast
     mime = build_email(message, html).message()
     _encode_headers(mime, message)
-    return as_wire_bytes(mime)
+    return with_utf8_addresses(message, as_wire_bytes(mime))
 
 
 def _encode_headers(mime, message: Message) -> None:
@@ -266,13 +275,14 @@ def _message_headers(message: Message) -> str:
     extra = _extra_headers(message)
     headers = [
         ("Subject", message.subject),
-        ("From", extra.get("From", message.from_email or settings.DEFAULT_FROM_EMAIL)),
+        ("From", extra.get("From", header_address(message.from_email or
+                                                  settings.DEFAULT_FROM_EMAIL))),
     ]
     for name, addresses in (("To", message.to), ("Cc", message.cc), ("Reply-To", message.reply_to)):
         if name in extra:
             headers.append((name, extra[name]))
         elif addresses:
-            headers.append((name, ", ".join(addresses)))
+            headers.append((name, ", ".join(_header_addresses(addresses))))
     given = {name.lower() for name in extra}
     if "date" not in given:
         headers.append(("Date", formatdate(localtime=settings.EMAIL_USE_LOCALTIME)))

@@ -15,7 +15,7 @@ import re
 from email.policy import SMTP, Compat32
 from email.utils import getaddresses, quote
 
-from django.utils.encoding import punycode
+from notifuse_smtp.addresses import ascii_domain
 
 MAX_LINE = 78  # RFC 5322's recommended limit, as email.policy.SMTP folds
 MAX_SMTP_LINE = 998  # RFC 5322's limit (bytes, without CRLF): servers refuse longer lines
@@ -41,7 +41,9 @@ class WirePolicy(Compat32):
 
     def fold_binary(self, name, value):
         if isinstance(value, FoldedValue):
-            return f"{name}: {value}".replace("\n", self.linesep).encode("ascii") + (
+            # UTF-8 only in an address with a non-ASCII local part (RFC 6532), which goes
+            # with SMTPUTF8 (delivery.utf8_headers writes those fields again).
+            return f"{name}: {value}".replace("\n", self.linesep).encode() + (
                 self.linesep.encode("ascii"))
         if isinstance(value, str) and _longest_line(name, value) > MAX_SMTP_LINE:
             return SMTP.fold_binary(name, value)
@@ -100,7 +102,7 @@ def _folded(name: str, tokens: list[str]) -> FoldedValue:
 def _mailbox_tokens(address: str) -> list[str]:
     display_name, addr_spec = getaddresses([address])[0]
     local, _, domain = addr_spec.rpartition("@")
-    addr_spec = f"{local}@{punycode(domain)}" if domain else addr_spec
+    addr_spec = f"{local}@{ascii_domain(domain)}" if domain else addr_spec
     if not display_name:
         return [addr_spec]
     return [*_name_tokens(display_name), f"<{addr_spec}>"]

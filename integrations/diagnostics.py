@@ -21,8 +21,8 @@ from django.utils import timezone
 from .bounce_mailbox import check_bounce_mailbox
 from .failures.catalog import failure, local_failure
 from .failures.errors import DeliveryError
-from .models import SmtpIntegration
-from notifuse_smtp.addresses import envelope_address
+from .models import SmtpIntegration, wire_host_name
+from notifuse_smtp.addresses import envelope_address, header_address
 
 from .smtp_client import SmtpSession
 from .wire_names import from_header_error
@@ -174,7 +174,9 @@ def _run_steps(
 def _resolve(integration: SmtpIntegration, step: Step) -> bool:
     started = time.monotonic()
     try:
-        infos = socket.getaddrinfo(integration.host, integration.port, type=socket.SOCK_STREAM)
+        # As the session connects: an IDN as its IDNA 2008 A-labels, not Python's IDNA 2003.
+        host = wire_host_name(integration.host)
+        infos = socket.getaddrinfo(host, integration.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         fail_step(step, failure("exception.dns", text=f"{integration.host}: {exc}"))
         return False
@@ -244,8 +246,9 @@ def _test_email(integration: SmtpIntegration, from_email: str, to: str) -> bytes
     email = EmailMultiAlternatives(
         subject=f"Test email from notifuse-smtp ({integration.name})",
         body=render_to_string("integrations/test_email.txt", context),
-        from_email=from_email,
-        to=[to],
+        # Django would encode an IDN with IDNA 2003: the A-labels are written here.
+        from_email=header_address(from_email),
+        to=[header_address(to)],
     )
     email.attach_alternative(render_to_string("integrations/test_email.html", context), "text/html")
     return email.message().as_bytes(linesep="\r\n")

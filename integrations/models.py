@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from notifuse_smtp.addresses import ascii_domain
+
 from .secrets import SecretTextField
 from .wire_names import ehlo_hostname_problem, host_problem
 
@@ -51,11 +53,22 @@ SECRET_FIELDS = ("password", "client_secret", "refresh_token", "bounce_imap_pass
 
 
 def wire_host_name(name: str) -> str:
-    """A host name as SMTP carries it: ASCII as it is, an IDN as its A-labels (xn--...).
+    """A host name as DNS and SMTP carry it: ASCII as it is, an IDN as its IDNA 2008 A-labels
+    (xn--...; Python's own "idna" codec is IDNA 2003, which makes straße.de strasse.de).
 
-    Raises UnicodeError for a name IDNA cannot encode (an empty or overlong label).
+    Raises UnicodeError for a name IDNA 2008 cannot encode (an empty or overlong label, a
+    character host names cannot hold).
     """
-    return name if name.isascii() else name.encode("idna").decode("ascii")
+    return ascii_domain(name)
+
+
+def connect_host_name(name: str) -> str:
+    """The host to connect to and check the certificate of: left to the socket, an IDN would
+    go through Python's IDNA 2003 codec (another host)."""
+    try:
+        return wire_host_name(name)
+    except UnicodeError:
+        return name  # saved before host names were checked: connect as before
 
 
 def required_fields_for(auth_type: str, oauth2_provider: str) -> tuple[str, ...]:

@@ -19,10 +19,12 @@ from django.conf import settings
 
 from .bounded_replies import bounded_replies
 from .credentials import credentials_for
+from . import smtputf8
 from .credentials.base import refuse_auth_in_clear
 from .failures import catalog
 from .failures.errors import DeliveryError, FailureClass
 from .mail_parameters import prepare
+from .models import connect_host_name
 from .secrets import undecryptable_fields
 from .smtp_connection import ImplicitTlsSmtp, Smtp, quietly_close, tls_context
 from .wire_names import ehlo_hostname_error
@@ -125,13 +127,14 @@ class SmtpSession:
     def _connect(self) -> smtplib.SMTP:
         integration = self.integration
         timeout = self.timeout
+        host = connect_host_name(integration.host)
         if integration.implicit_tls:
             with self._step("connect"):
-                sock = socket.create_connection((integration.host, integration.port), timeout)
+                sock = socket.create_connection((host, integration.port), timeout)
             try:
                 with self._step("tls"):
                     self.smtp_in_progress = ImplicitTlsSmtp(
-                        sock, integration.host, integration.port, integration.ehlo_name, timeout
+                        sock, host, integration.port, integration.ehlo_name, timeout
                     )
             except DeliveryError:
                 sock.close()
@@ -139,7 +142,7 @@ class SmtpSession:
             return self.smtp_in_progress
         with self._step("connect"):
             self.smtp_in_progress = Smtp(
-                integration.host,
+                host,
                 integration.port,
                 local_hostname=integration.ehlo_name,
                 timeout=timeout,
@@ -187,7 +190,9 @@ class SmtpSession:
             return self._send_pipelined(smtp, envelope_from, recipients, prepared)
         refused: dict[str, tuple[int, str]] = {}
         with self._step("mail"):
-            code, reply = smtp.mail(envelope_from, prepared.options)
+            options = [*prepared.options, *smtputf8.mail_options(
+                smtp, [envelope_from, *recipients], prepared.content)]
+            code, reply = smtp.mail(envelope_from, options)
             if code != 250:
                 raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
         with self._step("rcpt"):
@@ -218,7 +223,9 @@ class SmtpSession:
         """
         with self._step("mail"):
             # Envelope addresses arrive bare (notifuse_smtp.addresses.envelope_address).
-            commands = [f"MAIL FROM:<{envelope_from}>{prepared.mail_from_suffix}"]
+            options = [*prepared.options, *smtputf8.mail_options(
+                smtp, [envelope_from, *recipients], prepared.content)]
+            commands = [" ".join([f"MAIL FROM:<{envelope_from}>", *options])]
             commands += [f"RCPT TO:<{address}>" for address in recipients]
             if any("\r" in command or "\n" in command for command in commands):
                 raise ValueError("an envelope address contains a line break")  # as smtplib
@@ -269,7 +276,8 @@ class SmtpSession:
         smtp = self.smtp
         assert smtp is not None, "open() first"
         with self._step("mail"):
-            code, reply = smtp.mail(envelope_from)
+            options = smtputf8.mail_options(smtp, [envelope_from, recipient])
+            code, reply = smtp.mail(envelope_from, options)
             if code != 250:
                 raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
         with self._step("rcpt"):

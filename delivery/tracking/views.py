@@ -7,10 +7,8 @@ gets its redirect or pixel; whether the hit becomes an event is `recording`'s de
 from __future__ import annotations
 
 import base64
-from urllib.parse import urlsplit, urlunsplit
 
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.utils.encoding import iri_to_uri
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -83,23 +81,10 @@ def _named(name: str | int, signed: bool):
     return Message.objects.filter(tracking_key=name)
 
 
-def as_uri(url: str) -> str:
-    """The URL as it goes in Location: IDN host in punycode, the rest percent-encoded."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        ascii_host = host
-    netloc = parts.netloc.replace(host, ascii_host, 1) if host else parts.netloc
-    return iri_to_uri(urlunsplit(parts._replace(netloc=netloc)))
-
-
 def _location(url: str) -> str | None:
-    """The Location for a stored URL, or None for one no browser would follow (stored before
-    URLs were checked)."""
-    try:
-        parsed = parse_url(url if url.isascii() else as_uri(url))
-    except ValueError:  # urlsplit() refuses some malformed hosts
-        return None
+    """The Location for a stored URL (an IDN host in Unicode), as a browser makes it: the
+    WHATWG URL standard, whose UTS 46 mapping gives IDNA 2008 A-labels (xn--strae-oqa.de,
+    not IDNA 2003's strasse.de), the rest percent-encoded as browsers do. None for a URL no
+    browser would follow (stored before URLs were checked)."""
+    parsed = parse_url(url)
     return parsed.href if parsed and parsed.protocol in TRACKED_SCHEMES else None

@@ -29,6 +29,13 @@ RULES: tuple[Rule, ...] = (
          "Use the provider's STARTTLS port (usually 587), port 465 for implicit TLS, or turn "
          "Use TLS off only for a trusted local relay.", stage="tls",
          says="The server does not offer STARTTLS; nothing was sent in plain text."),
+    # RFC 6531: an address with non-ASCII before the @ may only be sent to a server that
+    # offers SMTPUTF8; downgrading it would change the address.
+    Rule("local.smtputf8-unsupported", P, "This server does not accept internationalized "
+         "addresses (it does not list SMTPUTF8 after EHLO). Use an ASCII address for the "
+         "recipient, or send through an integration whose server supports SMTPUTF8.",
+         stage="mail", says="The server does not support SMTPUTF8, which {addresses} needs "
+         "(non-ASCII before the @); nothing was sent."),
     Rule("local.unsupported-auth", C, "Choose a supported authentication type and provider for "
          "this integration.", stage="auth", says="No credentials support for {method}"),
     Rule("local.token-lock-timeout", T, "The token service is slow; the message will be "

@@ -125,3 +125,23 @@ def test_transactional_links_reach_the_reader_untracked_unless_turned_on(integra
     tracked = send_email(to="bob@example.org", subject="Reset", html=HTML)
     assert len(click_urls(sent_html(tracked))) == 2
     assert not send_email(to="bob@example.org", subject="Reset", html=HTML, track=False).track
+
+
+@pytest.mark.parametrize(("href", "location"), [
+    # IDNA 2008 with UTS 46, as browsers: IDNA 2003 sent the first click to strasse.de.
+    ("https://straße.de/x", "https://xn--strae-oqa.de/x"),
+    ("https://ΕΥΧΑΡΙΣΤΏ.gr/?a=1|2", "https://xn--mxahn5algcq2e.gr/?a=1|2"),
+    ("https://ドメイン.jp/パス", "https://xn--eckwd4c7c.jp/%E3%83%91%E3%82%B9"),
+    # A host IDNA 2008 refuses but browsers follow: where the browser goes.
+    ("https://☃.example/", "https://xn--n3h.example/"),
+])
+def test_a_click_on_an_idn_link_redirects_where_a_browser_goes(integration, settings, client,
+                                                                href, location):
+    settings.TRACKING_BASE_URL = "http://testserver"
+    message = send_email(to="bob@example.org", subject="Hi", track=True,
+                         html=f'<a href="{href}">go</a>')
+    [url] = click_urls(sent_html(message))
+    response = client.get(url.removeprefix("http://testserver"))
+    assert response.status_code == 302
+    assert response["Location"] == location
+    assert TrackingEvent.objects.get(kind="click").message_id == message.pk

@@ -46,6 +46,8 @@ class Received:
     content: bytes
     # When the server took it (time.time()): what a provider's rate limit counts.
     arrived_at: float = 0.0
+    # MAIL FROM carried SMTPUTF8 (RFC 6531).
+    smtputf8: bool = False
 
     @cached_property
     def parsed(self) -> EmailMessage:
@@ -72,6 +74,8 @@ class SmtpTestServer:
         by one either way, so this decides which way the client sends.
       hold_data_from: from this message on (1 is the first), the reply to the message's
         data waits until `release_held()` (a server that stalls); `held` counts the waiting.
+      smtputf8: advertise SMTPUTF8 (RFC 6531) and take UTF-8 addresses; without it
+        aiosmtpd refuses MAIL FROM with SMTPUTF8 and non-ASCII commands.
     The attributes may be changed while the server runs; new commands see the new values.
     """
 
@@ -91,6 +95,7 @@ class SmtpTestServer:
         reject_data: str = "",
         pipelining: bool = False,
         hold_data_from: int = 0,
+        smtputf8: bool = False,
         # Earlier names of fail_first_n / drop_in_data_first_n, still used by older tests.
         fail_first: tuple[int, str] | None = None,
         drop_in_data_first: int = 0,
@@ -106,6 +111,7 @@ class SmtpTestServer:
         self.reject_rcpt = {rcpt.lower(): reply for rcpt, reply in (reject_rcpt or {}).items()}
         self.reject_data = reject_data
         self.pipelining = pipelining
+        self.smtputf8 = smtputf8
         # Only the server's event-loop thread counts these down, so they need no lock.
         self.fail_first_n = fail_first_n or fail_first or (0, "")
         self.drop_in_data_first_n = drop_in_data_first_n or drop_in_data_first
@@ -242,6 +248,7 @@ class SmtpTestServer:
             auth_required=bool(self.credentials or self.xoauth2_validator),
             authenticator=self._check_password,
             auth_exclude_mechanism=() if self.xoauth2_validator else ("XOAUTH2",),
+            enable_SMTPUTF8=self.smtputf8,
         )
 
     def _check_password(
@@ -316,7 +323,8 @@ class _Handler:
             return self.owner.reject_data
         await self.owner._hold_if_scripted()
         received = Received(envelope.mail_from, list(envelope.rcpt_tos),
-                            envelope.original_content, arrived_at=time.time())
+                            envelope.original_content, arrived_at=time.time(),
+                            smtputf8=envelope.smtp_utf8)
         self.owner._record(self.owner.messages, received)
         return "250 2.0.0 OK queued"
 
