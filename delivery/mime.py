@@ -298,6 +298,12 @@ def _header_line(name: str, value: str) -> str:
         raise NotSimple
     if not (HEADER_NAME.match(name) and PRINTABLE_ASCII.match(value)):
         raise NotSimple
+    if name.lower().startswith("list-"):
+        # Folded inside its angle brackets, as the full path writes it: the hosted
+        # unsubscribe URL of every marketing message is longer than a line.
+        value = list_header(name, value)
+        if isinstance(value, FoldedValue):
+            return f"{name}: {value}".replace("\n", CRLF) + CRLF
     line = f"{name}: {value}"
     if len(line) > MAX_HEADER_LINE:
         raise NotSimple

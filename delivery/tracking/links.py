@@ -9,11 +9,12 @@ SECRET_KEY over the message id (`signed_tokens.py`), still read for those messag
 
 from __future__ import annotations
 
+import functools
 import re
 
 from django.conf import settings
 from django.core import signing
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from delivery.models import Message
 
@@ -55,6 +56,24 @@ def _absolute(path: str) -> str:
     return settings.TRACKING_BASE_URL.rstrip("/") + path
 
 
+def _tracking_url(name: str, token: str) -> str:
+    """The absolute URL of tracking view `name` for `token`, as reverse() gives it."""
+    before, after = _around(name)
+    return before + token + after
+
+
+def _around(name: str) -> tuple[str, str]:
+    """What comes before and after the token in `name`'s absolute URL."""
+    return _around_token(name, settings.TRACKING_BASE_URL, get_script_prefix(), get_urlconf())
+
+
+@functools.lru_cache(maxsize=64)
+def _around_token(name: str, base_url: str, script_prefix: str, urlconf) -> tuple[str, str]:
+    # reverse() costs more than the rest of a fast render: once per view and configuration.
+    before, _, after = _absolute(reverse(name, args=["-"])).rpartition("-")
+    return before, after
+
+
 def urls_to_store(html: str, track: bool) -> list[str] | None:
     """The value of Message.tracked_urls for a new message: None when it is not tracked."""
     if not (html and track and settings.TRACKING_ENABLED):
@@ -71,13 +90,12 @@ def tracked_html(message: Message) -> str:
     # list is the one found now (not for a message queued while tracking was off).
     same = [link.url for link in found.links] == message.tracked_urls
 
-    # One reverse() for all links: a large message has thousands.
-    before, _, after = _absolute(reverse("tracking:click", args=["-"])).rpartition("-")
+    before, after = _around("tracking:click")  # once: a large message has thousands of links
 
     def click_url(link: Link) -> str:
         return before + click_token(message, link.index) + after
 
-    pixel = _absolute(reverse("tracking:open", args=[open_token(message)]))
+    pixel = _tracking_url("tracking:open", open_token(message))
     return add_tracking(message.html, found, click_url, pixel, links=None if same else [])
 
 
@@ -101,4 +119,4 @@ def read_unsubscribe_token(token: str) -> tuple[int, list[str]] | None:
 
 def hosted_unsubscribe_url(message: Message) -> str:
     """This service's own RFC 8058 one-click URL for `message` (on TRACKING_BASE_URL)."""
-    return _absolute(reverse("tracking:unsubscribe", args=[unsubscribe_token(message)]))
+    return _tracking_url("tracking:unsubscribe", unsubscribe_token(message))

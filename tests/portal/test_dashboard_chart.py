@@ -39,3 +39,15 @@ def test_the_dashboard_shows_the_chart_and_the_rates(admin_client):
     page = admin_client.get("/portal/").content.decode()
     assert 'id="hourly-chart"' in page and 'class="series-bounced"' in page
     assert "25.0 % / 0.00 %" in page
+
+
+def test_the_chart_counts_failures_by_when_they_failed_also_after_a_retry():
+    integration = make_integration()
+    now = timezone.now()
+    failed, retried = _sent(integration, 1), _sent(integration, 2)
+    Message.objects.filter(pk=failed.pk).update(status=Status.FAILED, sent_at=None, failed_at=now)
+    # A staff retry puts it back in the queue and keeps failed_at: the outage stays visible.
+    Message.objects.filter(pk=retried.pk).update(status=Status.QUEUED, sent_at=None,
+                                                 failed_at=now)
+    totals = {line.key: line.total for line in hourly_chart(now)["lines"]}
+    assert (totals["sent"], totals["failed"]) == (0, 2)
