@@ -218,6 +218,7 @@ def oauth2_token_requests(sink: Sink, count: int) -> int:
             sink.port, name="bench gmail", auth_type="oauth2", oauth2_provider="google",
             username="bench@gmail.example", client_id="bench-client",
             client_secret="bench-secret", refresh_token="1//bench-refresh",
+            allow_plaintext_auth=True,  # the sink is on this machine and offers no TLS
         )
         workers = Workers(GOOGLE_TOKEN_URL=google.token_url, REQUESTS_CA_BUNDLE=bundle)
         try:
