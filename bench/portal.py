@@ -42,7 +42,8 @@ INSERT INTO delivery_message (
     reply_to, subject, text, html, headers, attachments, track, unsubscribe_url, open_count,
     click_count, attempt_count, attempts_before_retry, next_attempt_at, deadline,
     delivered_to, refused_recipients, suppressed_recipients, last_error, created_at,
-    updated_at, sent_at, failed_at, cancelled_by, first_opened_at)
+    updated_at, sent_at, failed_at, cancelled_by, first_opened_at, tracking_key,
+    signed_tracking_tokens)
 SELECT 'transactional', g.status, 30, %(first)s + n %% {INTEGRATIONS}, false,
     (ARRAY['support@example.com', 'billing@example.com', 'news@example.com'])[1 + n %% 3],
     jsonb_build_array('user' || n || '@example.org'), '[]', '[]', '[]',
@@ -52,7 +53,8 @@ SELECT 'transactional', g.status, 30, %(first)s + n %% {INTEGRATIONS}, false,
     g.created, g.created,
     CASE WHEN g.status = 'sent' THEN g.created + interval '2 seconds' END,
     CASE WHEN g.status = 'failed' THEN g.created + interval '1 hour' END, '',
-    CASE WHEN n %% 7 = 0 AND g.status = 'sent' THEN g.created + interval '1 hour' END
+    CASE WHEN n %% 7 = 0 AND g.status = 'sent' THEN g.created + interval '1 hour' END,
+    md5(n::text || random()::text), false
 FROM (
     SELECT n, created, CASE WHEN created > now() - interval '10 minutes' THEN 'queued'
                             WHEN n %% 10 = 0 THEN 'failed' ELSE 'sent' END AS status

@@ -36,12 +36,13 @@ PREVIEW_POLICY = "default-src 'none'; img-src data: cid:; style-src 'unsafe-inli
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Health and 24-hour counts per integration, and the queue at a glance."""
     now = queries.now()
-    integrations = chart.attach_feedback_rates(queries.integration_health(now), now)
+    sent = chart.sent_per_hour_and_integration(chart.window_start(now))
+    integrations = chart.attach_feedback_rates(queries.integration_health(now), now, sent)
     add_pace(integrations)
     return render(request, "portal/dashboard.html", {
         "integrations": integrations,
         "queue": queries.queue_state(now, integrations),
-        "chart": chart.hourly_chart(now),
+        "chart": chart.hourly_chart(now, sent),
         "section": "dashboard",
     })
 

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from delivery import feedback
 from delivery.models import Message, Status
-from delivery.portal.chart import HOURS, hourly_chart
+from delivery.portal import chart as dashboard_chart
+from delivery.portal.chart import HOURS
 from tests.factories import make_integration
 
 pytestmark = pytest.mark.django_db
@@ -21,12 +22,17 @@ def _sent(integration, n: int) -> Message:
         deadline=now)
 
 
+def chart_at(now):
+    start = dashboard_chart.window_start(now)
+    return dashboard_chart.hourly_chart(now, dashboard_chart.sent_per_hour_and_integration(start))
+
+
 def test_the_chart_counts_each_series_in_its_hour():
     integration = make_integration()
     messages = [_sent(integration, n) for n in range(4)]
     feedback.record_bounce(messages[0], "r0@example.org", hard=True, digest="a")
     feedback.record_complaint(messages[1], "r1@example.org", digest="b")
-    chart = hourly_chart(timezone.now())
+    chart = chart_at(timezone.now())
     totals = {line.key: line.total for line in chart["lines"]}
     assert totals == {"sent": 4, "failed": 0, "bounced": 1, "complaints": 1}
     assert all(len(line.points.split()) == HOURS for line in chart["lines"])
@@ -49,5 +55,5 @@ def test_the_chart_counts_failures_by_when_they_failed_also_after_a_retry():
     # A staff retry puts it back in the queue and keeps failed_at: the outage stays visible.
     Message.objects.filter(pk=retried.pk).update(status=Status.QUEUED, sent_at=None,
                                                  failed_at=now)
-    totals = {line.key: line.total for line in hourly_chart(now)["lines"]}
+    totals = {line.key: line.total for line in chart_at(now)["lines"]}
     assert (totals["sent"], totals["failed"]) == (0, 2)
