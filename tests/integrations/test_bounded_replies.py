@@ -16,7 +16,7 @@ from integrations.failures import catalog, replies
 from integrations.failures.errors import parse_enhanced_code
 from integrations.failures.rules import Context
 from tests.factories import make_integration
-from tests.support.raw_servers import ScriptedReplyServer
+from tests.support.scripted_smtp import ScriptedSmtpServer
 
 # Blank lines without a code: the former pattern scanned all of them from each line start.
 EIGHT_THOUSAND_LINES = (b"550-Requested action not taken:\r\n" + b"550-\r\n" * 7_999
@@ -33,7 +33,8 @@ TEN_MB = TEN_MB * 10_000 + b"550 5.7.1 Blocked\r\n"
     ids=["8k lines", "10 MB"],
 )
 def test_a_huge_reply_is_classified_and_stored_bounded(reply, enhanced, first_line, lines):
-    with ScriptedReplyServer({b"MAIL": reply}) as server:
+    # No extensions: the client goes command by command and reads MAIL's reply whole.
+    with ScriptedSmtpServer(extensions=(), replies={"MAIL": reply}) as server:
         integration = make_integration(host=server.host, port=server.port)
         message = send_email(to="bob@example.org", subject="Hi", text="x",
                              integration=integration)

@@ -19,7 +19,7 @@ from integrations.failures.catalog import rule
 from integrations.models import IntegrationTest
 from tests.factories import make_integration
 from tests.oauth_fixtures import G_MAILBOX, G_REFRESH, G_SECRET, google_integration
-from tests.support.auth_servers import ScriptedAuthServer
+from tests.support.scripted_smtp import ScriptedSmtpServer
 from tests.support.queued_runs import post_and_read_result
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,6 +33,13 @@ REPLIES = {
     # Item 8: the refusal quotes what the client sent, base64 AUTH string and all.
     "an echo of the AUTH line": (lambda line: b"535 5.7.8 You sent: " + line + b"\r\n", ""),
 }
+
+
+def auth_server(reply, mechanisms: str = "PLAIN LOGIN XOAUTH2") -> ScriptedSmtpServer:
+    """A plain-text server offering AUTH that answers it (and each answer to a challenge)
+    with `reply`, bytes as they are or what `reply(line)` makes of the line received."""
+    return ScriptedSmtpServer(extensions=(f"AUTH {mechanisms}",), replies={"AUTH": reply},
+                              credentials={USERNAME: PASSWORD})
 
 
 def b64(value: str) -> str:
@@ -91,7 +98,7 @@ def leaks(secrets: list[str], *texts: str) -> list[str]:
 def test_basic_auth_against_a_hostile_reply(admin_client, settings, caplog, reply, rule_id):
     settings.DEBUG = True
     caplog.set_level(logging.DEBUG)
-    with ScriptedAuthServer(reply) as server:
+    with auth_server(reply) as server:
         integration = make_integration(
             server,
             auth_type="basic",
@@ -112,7 +119,7 @@ def test_basic_auth_against_a_hostile_reply(admin_client, settings, caplog, repl
 def test_xoauth2_against_a_hostile_reply(admin_client, settings, caplog, google, reply, rule_id):
     settings.DEBUG = True
     caplog.set_level(logging.DEBUG)
-    with ScriptedAuthServer(reply) as server:
+    with auth_server(reply) as server:
         integration = google_integration(server, use_for_transactional=True)
         page = through_the_admin_test_page(admin_client, integration)
         attempt = through_the_worker(integration)
@@ -127,7 +134,7 @@ def test_xoauth2_against_a_hostile_reply(admin_client, settings, caplog, google,
 def test_a_refusal_quoting_auth_plain_is_stored_redacted(admin_client, caplog):
     echo = lambda line: b"535 5.7.8 You sent: " + line + b"\r\n"  # noqa: E731
     caplog.set_level(logging.DEBUG)
-    with ScriptedAuthServer(echo, mechanisms="PLAIN") as server:
+    with auth_server(echo, mechanisms="PLAIN") as server:
         integration = make_integration(
             server,
             auth_type="basic",

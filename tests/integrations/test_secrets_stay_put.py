@@ -19,7 +19,7 @@ from delivery.api import send_email
 from delivery.models import SendAttempt
 from integrations.failures.catalog import rule
 from integrations.models import SmtpIntegration
-from tests.support.auth_servers import ScriptedAuthServer
+from tests.support.scripted_smtp import ScriptedSmtpServer
 from tests.support.smtp_servers import SmtpTestServer
 from tests.support.queued_runs import carry_out_queued, post_and_follow
 
@@ -198,7 +198,8 @@ def test_a_kept_secret_never_follows_a_new_destination(editor, fields, changes, 
 
 @pytest.mark.django_db(transaction=True)
 def test_without_plaintext_auth_allowed_no_auth_is_sent_without_tls(editor):
-    with ScriptedAuthServer(b"235 2.7.0 ok\r\n") as server:
+    with ScriptedSmtpServer(extensions=("AUTH PLAIN LOGIN",),
+                            credentials={"app": "set by the test"}) as server:
         integration = stored(host=server.host, port=server.port, use_tls=False)
         integration.senders.create(email="app@example.com", is_default=True)
         test_url = reverse("admin:integrations_smtpintegration_test", args=[integration.pk])

@@ -21,23 +21,29 @@ END_OF_DATA = "."
 
 class ScriptedSmtpServer:
     """`replies` maps a command prefix ("AUTH PLAIN", "RCPT TO:<x@example.org>", "DATA", or
-    END_OF_DATA) to its reply line, or to SILENT; the longest matching prefix wins.
+    END_OF_DATA) to its reply; the longest matching prefix wins. A reply is a line (str, sent
+    with CRLF), raw bytes sent as they are (any size, garbage, a hostile challenge), a callable
+    making bytes of the line received (a server echoing it), or SILENT.
 
-    A 421 reply closes the connection after it is sent, as RFC 5321 says a server does.
+    A 421 reply closes the connection after it is sent, as RFC 5321 says a server does. After
+    an AUTH reply starting 334, the client's next line (its answer to the challenge) gets the
+    AUTH reply again.
     """
 
     # What tests.factories.make_integration reads: plain text, no login unless a test sets one.
     tls = "none"
-    credentials: dict[str, str] = {}
 
     def __init__(
         self,
         *,
         extensions: tuple[str, ...] = ("PIPELINING",),
         replies: dict[str, object] | None = None,
+        credentials: dict[str, str] | None = None,
     ) -> None:
         self.extensions = list(extensions)
         self.replies: dict[str, object] = dict(replies or {})
+        self.credentials = dict(credentials or {})
+        self._challenged, self._auth_reply = False, None
         self.commands: list[str] = []
         self.messages: list[bytes] = []
         self.connections = 0
@@ -62,6 +68,12 @@ class ScriptedSmtpServer:
     def mail_commands(self) -> list[str]:
         return [c for c in self.commands if c.startswith("MAIL ")]
 
+    @property
+    def auth_lines(self) -> list[str]:
+        """The AUTH command and every line after it (the client's answers to challenges)."""
+        firsts = [n for n, line in enumerate(self.commands) if line.startswith("AUTH")]
+        return list(self.commands[firsts[0]:]) if firsts else []
+
     def _accept(self) -> None:
         while True:
             try:
@@ -76,14 +88,23 @@ class ScriptedSmtpServer:
         try:
             with conn, conn.makefile("rb") as lines:
                 conn.sendall(b"220 scripted.test ESMTP\r\n")
-                while line := lines.readline():
-                    if not self._answer(conn, lines, line.rstrip(b"\r\n").decode("latin-1")):
+                challenged = False  # the last reply was an AUTH challenge (334)
+                while line := lines.readline(65536):
+                    command = line.rstrip(b"\r\n").decode("latin-1")
+                    if challenged:
+                        self.commands.append(command)
+                        challenged = self._send(conn, self._auth_reply, command)
+                        continue
+                    if not self._answer(conn, lines, command):
                         return
+                    challenged = self._challenged
         except OSError:
             pass  # the client went away first
 
     def _answer(self, conn: socket.socket, lines, command: str) -> bool:
-        """Answer one command line; False when the session is over."""
+        """Answer one command line; False when the session is over. Sets `_challenged`
+        (connections are served one command at a time each; tests open one at a time)."""
+        self._challenged, self._auth_reply = False, None
         verb, space, rest = command.partition(" ")
         verb = verb.upper()  # verbs are case-insensitive (smtplib sends "mail FROM:")
         command = f"{verb}{space}{rest}"
@@ -97,7 +118,10 @@ class ScriptedSmtpServer:
         if reply is SILENT:
             lines.read()  # until the client gives up and closes
             return False
-        conn.sendall(f"{reply}\r\n".encode())
+        self._challenged = self._send(conn, reply, command) and verb == "AUTH"
+        self._auth_reply = reply
+        if isinstance(reply, bytes) or callable(reply):
+            return True  # raw: the client decides what comes next
         if verb == "DATA" and str(reply).startswith("354"):
             self.messages.append(_message(lines))
             self.commands.append(END_OF_DATA)
@@ -111,6 +135,15 @@ class ScriptedSmtpServer:
             return False
         conn.sendall(f"{reply}\r\n".encode())
         return not str(reply).startswith("421")
+
+    @staticmethod
+    def _send(conn: socket.socket, reply: object, command: str) -> bool:
+        """Send `reply` to `command`; whether it was a challenge (334)."""
+        if callable(reply):
+            reply = reply(command.encode("latin-1"))
+        data = reply if isinstance(reply, bytes) else f"{reply}\r\n".encode()
+        conn.sendall(data)
+        return data.startswith(b"334")
 
     def _scripted(self, command: str) -> object | None:
         """The scripted reply to `command`, None when the script has none."""
