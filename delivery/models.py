@@ -125,11 +125,14 @@ class Message(models.Model):
         permissions = [("retry_message", "Can retry failed messages"),
                        ("cancel_message", "Can cancel queued messages")]
         indexes = [
-            # Claiming reads it in order: highest priority first, then the longest due.
+            # Claiming reads it in the claim's own order (highest priority first, then the
+            # longest due, then id), so a claim stops after its batch. Without id the planner
+            # may sort every due row per claim, as it does when it thinks few are due (stats
+            # not yet gathered on a fresh backlog): each batch then costs the whole backlog.
             models.Index(
-                "integration", F("priority").desc(), "next_attempt_at",
+                "integration", F("priority").desc(), "next_attempt_at", "id",
                 condition=Q(status="queued"),
-                name="message_due_by_priority",
+                name="message_due_in_claim_order",
             ),
             models.Index(fields=("status", "created_at"), name="message_status_created"),
             # The log's order and its keyset pages (created_at, then id for equal times).
