@@ -54,6 +54,15 @@ def send_after_commit(signal: Signal, sender, **arguments) -> None:
     transaction.on_commit(lambda: _send(signal, sender, arguments))
 
 
+def send_each_after_commit(sender, announcements: list[tuple[Signal, dict]]) -> None:
+    """Several signals (signal, arguments) once the current transaction commits, in order:
+    a batch's outcomes register one commit hook, not one per message."""
+    listened = [(signal, arguments) for signal, arguments in announcements
+                if signal.has_listeners(sender)]
+    if listened:
+        transaction.on_commit(lambda: [_send(s, sender, a) for s, a in listened])
+
+
 def _send(signal: Signal, sender, arguments: dict) -> None:
     for receiver, result in signal.send_robust(sender, **arguments):
         if isinstance(result, Exception):

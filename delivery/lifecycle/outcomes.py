@@ -15,7 +15,7 @@ from integrations.models import SmtpIntegration
 
 from delivery.inserts import insert_many
 from delivery.models import Message, SendAttempt, Status
-from delivery.signals import message_failed, message_sent, send_after_commit
+from delivery.signals import message_failed, message_sent, send_each_after_commit
 
 from . import backoff
 from .transitions import move_to
@@ -140,14 +140,16 @@ def _mark_sent(messages: list[Message], now: datetime) -> None:
 
 def _announce(outcomes: list[Outcome]) -> None:
     """message_sent and message_failed for app code, once the outcomes are committed."""
+    announcements = []
     for outcome in outcomes:
         message = outcome.message
         if message.status == Status.SENT:
-            send_after_commit(message_sent, Message, message=message,
-                              recipients=list(outcome.accepted))
+            announcements.append((message_sent, {"message": message,
+                                                 "recipients": list(outcome.accepted)}))
         elif message.status == Status.FAILED:
-            send_after_commit(message_failed, Message, message=message,
-                              reason=message.last_error)
+            announcements.append((message_failed, {"message": message,
+                                                   "reason": message.last_error}))
+    send_each_after_commit(Message, announcements)
 
 
 def _apply(outcome: Outcome, changes: dict, now: datetime) -> None:

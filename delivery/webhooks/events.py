@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -25,11 +26,17 @@ def subscribers(event_type: str) -> list[int]:
     return _subscribers.get(event_type, read)
 
 
-def record_event(event_type: str, data: dict) -> list[WebhookDelivery]:
-    """Store one delivery per subscribed endpoint, then (after commit) have workers send them."""
+def record_event(event_type: str, data: dict | Callable[[], dict]) -> list[WebhookDelivery]:
+    """Store one delivery per subscribed endpoint, then (after commit) have workers send them.
+
+    `data` may be a function that builds it: every sent message reports, and mostly no
+    endpoint listens, so the payload is built only for one that does.
+    """
     endpoint_ids = subscribers(event_type)
     if not endpoint_ids:
         return []
+    if callable(data):
+        data = data()
     now = timezone.now()
     event_id = f"evt_{uuid.uuid4().hex}"
     payload = {"type": event_type, "timestamp": now.isoformat(), "data": data}
@@ -53,11 +60,11 @@ def _event_id(event) -> int | None:
 
 
 def on_sent(sender, message, recipients=(), **_) -> None:
-    record_event(EventType.SENT, {**_message(message), "recipients": list(recipients)})
+    record_event(EventType.SENT, lambda: {**_message(message), "recipients": list(recipients)})
 
 
 def on_failed(sender, message, reason="", **_) -> None:
-    record_event(EventType.FAILED, {**_message(message), "reason": reason})
+    record_event(EventType.FAILED, lambda: {**_message(message), "reason": reason})
 
 
 def on_bounced(sender, message, recipient="", bounce_type="", diagnostic="", event=None,
