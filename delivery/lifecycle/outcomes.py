@@ -16,6 +16,7 @@ from integrations.models import SmtpIntegration
 from delivery.inserts import insert_many
 from delivery.models import Message, SendAttempt, Status
 from delivery.signals import message_failed, message_sent, send_each_after_commit
+from delivery.unsaved import unsaved
 
 from . import backoff
 from .transitions import move_to
@@ -72,7 +73,8 @@ def _attempt(
     outcome: Outcome, now: datetime, integration: SmtpIntegration | None = None
 ) -> SendAttempt:
     message, error = outcome.message, outcome.error
-    attempt = SendAttempt(
+    attempt = unsaved(
+        SendAttempt,
         message=message,
         integration_id=message.integration_id,
         number=message.attempt_count,

@@ -13,6 +13,7 @@ from delivery import wakeups
 from delivery.failover import from_address_on
 from delivery.models import Message, SendAttempt, Stage, Status
 from delivery.signals import message_failed, send_after_commit
+from delivery.unsaved import unsaved
 from integrations.failures.errors import FailureClass
 from integrations.models import SmtpIntegration
 
@@ -31,7 +32,8 @@ class CannotCancel(Exception):
 def new_message(*, send_at: datetime | None = None, **fields) -> Message:
     """An unsaved message, queued and due now (or at `send_at`), with its deadline."""
     due = max(timezone.now(), send_at) if send_at else timezone.now()
-    return Message(
+    return unsaved(
+        Message,
         **fields,
         send_at=send_at,
         status=Status.QUEUED,
