@@ -15,7 +15,7 @@ from delivery.models import Kind, Message
 from .links import hosted_unsubscribe_url, unsubscribe_token
 
 ONE_CLICK = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-# What DEFAULT_UNSUBSCRIBE_URL may hold: each is filled in with the message's signed,
+# What DEFAULT_UNSUBSCRIBE_URL may hold: each is filled in with the message's random,
 # unguessable unsubscribe token. "{message_id}" is the name documented before the token: it
 # once took the raw sequential id, which let anyone unsubscribe every reader in turn.
 PLACEHOLDERS = ("{token}", "{message_id}")

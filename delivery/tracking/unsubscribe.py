@@ -2,7 +2,7 @@
 
 Link scanners and mail previews fetch GET URLs, so a GET changes nothing and shows a page
 with a button; the one-click POST a mailbox provider sends (and the button) unsubscribe.
-An unsigned, tampered or unknown token is a 404.
+A token that names no message (made up, altered, or of a pruned message) is a 404.
 """
 
 from __future__ import annotations
@@ -14,22 +14,18 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from delivery.feedback import record_unsubscribe
-from delivery.models import Message
 
-from .links import read_unsubscribe_token
+from .links import unsubscribe_recipients
 
 
 @csrf_exempt  # the one-click POST comes from the recipient's mailbox provider, with no cookie
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    decoded = read_unsubscribe_token(token)
-    if decoded is None:
+    target = unsubscribe_recipients(token)
+    if target is None or not target[1]:
         raise Http404("unknown link")
-    message_id, recipients = decoded
-    message = Message.objects.filter(pk=message_id).only("pk", "to", "kind").first()
-    if message is None or not recipients:
-        raise Http404("unknown link")
+    message, recipients = target
     if request.method == "POST":
         for recipient in recipients:
             record_unsubscribe(message, recipient)

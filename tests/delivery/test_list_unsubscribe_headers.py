@@ -1,5 +1,6 @@
 """List-Unsubscribe on marketing mail: one-click (RFC 8058) only for HTTPS URLs, and
-DEFAULT_UNSUBSCRIBE_URL filled in with a signed token, never the sequential message id."""
+DEFAULT_UNSUBSCRIBE_URL filled in with an unguessable token, never the sequential
+message id."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import email.policy
 import re
 
 import pytest
+from django.core import signing
 
 from delivery import engine
 from delivery.api import encode_attachment, send_email
 from delivery.mime import render
 from delivery.models import Message, Suppression
-from delivery.tracking.links import read_unsubscribe_token
+from delivery.tracking.links import UNSUBSCRIBE_SALT, unsubscribe_recipients
 from tests.factories import make_integration
 from tests.support.smtp_servers import SmtpTestServer
 
@@ -68,7 +70,7 @@ def test_the_hosted_page_is_one_click_only_on_an_https_base(integration, setting
 
 
 @pytest.mark.parametrize("placeholder", ["{token}", "{message_id}"])
-def test_the_default_url_carries_a_signed_token_not_the_message_id(
+def test_the_default_url_carries_an_unguessable_token_not_the_message_id(
     integration, settings, placeholder
 ):
     settings.DEFAULT_UNSUBSCRIBE_URL = f"https://app.example.com/unsubscribe/{placeholder}?x=1"
@@ -79,9 +81,23 @@ def test_the_default_url_carries_a_signed_token_not_the_message_id(
     ]
     assert tokens[0] != tokens[1]
     assert str(first.pk) not in tokens and str(second.pk) not in tokens
-    assert read_unsubscribe_token(tokens[0]) == (first.pk, ["reader@example.org"])
-    # Changing the message named in the token breaks its signature.
-    assert read_unsubscribe_token(tokens[0].replace(tokens[0][:2], "WW", 1)) is None
+    message, recipients = unsubscribe_recipients(tokens[0])
+    assert (message.pk, recipients) == (first.pk, ["reader@example.org"])
+    # 128 random bits name the message: an altered token names none.
+    assert unsubscribe_recipients(tokens[0].replace(tokens[0][:2], "WW", 1)) is None
+    assert unsubscribe_recipients(("0" if tokens[0][0] != "0" else "1") + tokens[0][1:]) is None
+
+
+def test_a_signed_token_in_mail_sent_before_the_key_tokens_still_unsubscribes(
+    integration, client
+):
+    message = marketing()
+    signed = signing.dumps([message.pk, ["reader@example.org"]], salt=UNSUBSCRIBE_SALT,
+                           compress=True)
+    assert client.post(f"/t/u/{signed}/", {"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert Suppression.objects.get().address == "reader@example.org"
+    forged = signing.dumps([message.pk, ["someone@example.org"]], salt="another salt")
+    assert client.post(f"/t/u/{forged}/").status_code == 404
 
 
 def test_a_default_url_token_redeemed_at_the_hosted_endpoint_unsubscribes(settings, client):
