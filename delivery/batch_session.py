@@ -55,6 +55,8 @@ class BatchSession:
         # the same drain (outcomes are saved every DELIVERY_RECORD_SECONDS) must not clear it.
         self.flagged = False
         self.turns = Turns(integration)
+        # From addresses that passed _check_sender in this drain (a batch is mostly one).
+        self.checked_senders: set[str] = set()
 
     def deliver(self, batch: list[Message]) -> None:
         outcomes: list[Outcome] = []
@@ -156,14 +158,18 @@ class BatchSession:
                              detail=f"{exc.__class__.__name__}: {redact(str(exc), secrets)}")
 
     def _check_sender(self, message: Message) -> None:
-        """A sender removed after the message was queued is a configuration failure."""
+        """A sender removed after the message was queued is a configuration failure (seen
+        within the drain's turn, as sender lists are remembered for longer anyway)."""
+        if message.from_email in self.checked_senders:
+            return
         if error := from_header_error(message.from_email):
             raise error
         address = envelope_address(message.from_email).lower()
-        if address in sender_addresses(self.integration):
-            return
-        if address not in sender_addresses(self.integration, fresh=True):
+        if address not in sender_addresses(self.integration) and address not in (
+            sender_addresses(self.integration, fresh=True)
+        ):
             raise local_failure("sender-removed", address=address)
+        self.checked_senders.add(message.from_email)
 
     def _take_turn(self, recipients: int = 1, *, pause_only: bool = False) -> bool:
         """Whether the message may go now (counted in the limits); else halt until it may.

@@ -15,6 +15,7 @@ from cachetools import TTLCache
 from django.conf import settings
 
 _caches: list[RecentAnswers] = []
+_MISSING = object()
 
 
 class RecentAnswers:
@@ -32,8 +33,10 @@ class RecentAnswers:
         with self.lock:
             if self.cache.ttl != self._ttl():
                 self.cache = self._new()
-            if not fresh and key in self.cache:
-                return self.cache[key]
+            if not fresh:
+                value = self.cache.get(key, _MISSING)
+                if value is not _MISSING:
+                    return value
         value = compute()
         with self.lock:
             self.cache[key] = value
