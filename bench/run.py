@@ -37,6 +37,7 @@ os.environ.update({
     "TRACKING_ENABLED": "false",
 })
 
+from bench import cpu  # noqa: E402
 from bench.sink import Sink  # noqa: E402
 
 
@@ -137,14 +138,15 @@ def transactional(sink: Sink, integration, count: int) -> float:
     from delivery.api import send_email
 
     sink.reset()
-    started = time.time()
+    cpu_before, started = cpu.snapshot(), time.time()
     for n in range(count):
         send_email(to=f"user{n}@example.org", subject="Your code", text="123456",
                    integration=integration)
     queued = time.time()
     last = sink.wait_for(count, timeout=600)
     print(f"  transactional: queued at {count / (queued - started):,.0f}/s, "
-          f"delivered at {count / (last - started):,.0f}/s")
+          f"delivered at {count / (last - started):,.0f}/s; CPU per message: "
+          f"{cpu.per_message(cpu_before, cpu.snapshot(), count)}")
     return count / (last - started)
 
 
@@ -152,12 +154,14 @@ def bulk(sink: Sink, integration, count: int) -> float:
     from delivery.api import send_bulk
 
     sink.reset()
-    started = time.time()
+    cpu_before, started = cpu.snapshot(), time.time()
     for start in range(0, count, 5000):
         send_bulk([{"to": [f"user{n}@example.org"], "subject": "News", "text": "Hello",
                     "integration": integration}
                    for n in range(start, min(count, start + 5000))])
     last = sink.wait_for(count, timeout=1200)
+    print(f"  bulk of {count:,}: CPU per message: "
+          f"{cpu.per_message(cpu_before, cpu.snapshot(), count)}")
     return count / (last - started)
 
 
