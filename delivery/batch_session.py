@@ -67,8 +67,10 @@ class BatchSession:
         record_by = time.monotonic() + settings.DELIVERY_RECORD_SECONDS
         try:
             for index, message in enumerate(batch):
-                outcome = None if self.halted else self._deliver_one(message)
-                if outcome is None:  # halted, or its turn is not yet (limits, a pause)
+                stop = self.halted or _lease_ends_soon(message)
+                outcome = None if stop else self._deliver_one(message)
+                # Halted, its turn is not yet (limits, a pause), or the claim is running out.
+                if outcome is None:
                     untried = batch[index:]
                     break
                 outcomes.append(outcome)
@@ -273,6 +275,20 @@ class BatchSession:
         session, self.session = self.session, None
         if session is not None:
             session.close()
+
+
+def _lease_ends_soon(message: Message) -> bool:
+    """Whether too little of the claim's lease is left to start this message.
+
+    Once the lease has ended the sweeper queues the message again and another worker sends
+    it: sending it here too would send it twice, and saving this try would find the claim
+    gone. A slow server (or a long wait for rate-limit turns) can make a batch outlast its
+    lease, so a message is started only while a third of the lease is left for its exchange
+    and for saving the outcomes; the rest of the batch goes back to the queue, untried.
+    """
+    expires = message.lease_expires_at
+    margin = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS / 3)
+    return expires is not None and timezone.now() >= expires - margin
 
 
 def _as_queued(refused: dict, by_envelope: dict[str, str]) -> dict:

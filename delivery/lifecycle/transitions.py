@@ -100,8 +100,11 @@ def give_back(
              if failover_to is not None and move_to(m, failover_to, attempted=False)}
     if moved:
         wakeups.publish_on_commit(failover_to.pk)
+    # Only under the claim that took them: a message whose lease ran out may be another
+    # worker's by now.
     Message.objects.filter(
-        pk__in=[m.pk for m in messages if m.pk not in moved], status=Status.SENDING
+        pk__in=[m.pk for m in messages if m.pk not in moved], status=Status.SENDING,
+        claim_token__in={m.claim_token for m in messages},
     ).update(**RELEASED, status=Status.QUEUED, next_attempt_at=retry_at,
              attempt_count=F("attempt_count") - 1)
 

@@ -76,6 +76,7 @@ class SmtpTestServer:
         data waits until `release_held()` (a server that stalls); `held` counts the waiting.
       smtputf8: advertise SMTPUTF8 (RFC 6531) and take UTF-8 addresses; without it
         aiosmtpd refuses MAIL FROM with SMTPUTF8 and non-ASCII commands.
+      data_delay: seconds each message's data waits before its reply (a slow server).
     The attributes may be changed while the server runs; new commands see the new values.
     """
 
@@ -96,6 +97,7 @@ class SmtpTestServer:
         pipelining: bool = False,
         hold_data_from: int = 0,
         smtputf8: bool = False,
+        data_delay: float = 0.0,
         # Earlier names of fail_first_n / drop_in_data_first_n, still used by older tests.
         fail_first: tuple[int, str] | None = None,
         drop_in_data_first: int = 0,
@@ -116,6 +118,7 @@ class SmtpTestServer:
         self.fail_first_n = fail_first_n or fail_first or (0, "")
         self.drop_in_data_first_n = drop_in_data_first_n or drop_in_data_first
         self.hold_data_from = hold_data_from
+        self.data_delay = data_delay
         self.held = 0
         self._data_seen = 0
         self._released = threading.Event()
@@ -322,6 +325,8 @@ class _Handler:
         if self.owner.reject_data:
             return self.owner.reject_data
         await self.owner._hold_if_scripted()
+        if self.owner.data_delay:
+            await asyncio.sleep(self.owner.data_delay)
         received = Received(envelope.mail_from, list(envelope.rcpt_tos),
                             envelope.original_content, arrived_at=time.time(),
                             smtputf8=envelope.smtp_utf8)
