@@ -6,14 +6,15 @@ import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from delivery.models import Message
+from delivery.choices import HELD
+from delivery.models import Message, Status
 
 COLUMNS = (
-    ("id", "pk"), ("created_at", "created_at"), ("status", "status"), ("kind", "kind"),
+    ("id", "pk"), ("created_at", "created_at"), ("status", "shown_status"), ("kind", "kind"),
     ("integration", "integration__name"), ("from", "from_email"), ("to", "to"),
     ("subject", "subject"), ("attempts", "attempt_count"), ("sent_at", "sent_at"),
     ("failed_at", "failed_at"), ("last_error", "last_error"),
@@ -35,13 +36,20 @@ class _Echo:
 
 def csv_response(messages: QuerySet[Message]) -> StreamingHttpResponse:
     """A CSV download of these messages, one line per message, written as it is read."""
-    rows = messages.select_related(None).order_by("-created_at", "-pk").values_list(
-        *(field for _, field in COLUMNS)
-    ).iterator(chunk_size=CHUNK)
+    rows = messages.select_related(None).annotate(shown_status=_shown_status()).order_by(
+        "-created_at", "-pk"
+    ).values_list(*(field for _, field in COLUMNS)).iterator(chunk_size=CHUNK)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(lines(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="messages-{stamp}.csv"'
     return response
+
+
+def _shown_status() -> Case:
+    """The status as the log shows it: queued mail on an integration that needs attention is
+    `held` (it waits for staff, not for its turn)."""
+    held = Q(status=Status.QUEUED) & ~Q(integration__needs_attention_reason="")
+    return Case(When(held, then=Value(HELD)), default=F("status"))
 
 
 def lines(rows: Iterable[tuple]) -> Iterator[str]:

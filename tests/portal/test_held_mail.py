@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -107,3 +109,12 @@ def test_the_oldest_held_message_leaves_out_scheduled_mail_and_healthy_integrati
     assert Message.objects.oldest_held_at(now) is None
     held = held_message(broken)
     assert Message.objects.oldest_held_at(now) == Message.objects.get(pk=held.pk).created_at
+
+
+def test_the_export_says_held_for_held_mail(staff):
+    held_message(broken_integration(), subject="Stuck invoice")
+    make_message(make_integration(), status=Status.QUEUED, subject="Waiting its turn")
+    response = staff.get("/portal/messages/export.csv")
+    rows = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert {row["subject"]: row["status"] for row in rows} == {
+        "Stuck invoice": "held", "Waiting its turn": "queued"}
