@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import subprocess
+from datetime import timedelta
 
 import pytest
 import redis
 from django.conf import settings
+from django.utils import timezone
 
+from delivery.api import send_email
+from delivery.models import Message
 from delivery.sweeper import sweep
 from notifuse_smtp.celery import announce_beat
 from notifuse_smtp.heartbeat import HEARTBEAT_KEY
 from tests.conftest import wait_until
+from tests.factories import make_integration
 from tests.support.ports import unused_port
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +61,19 @@ def test_the_token_shows_each_probe(client, token):
     assert body["status"] == "ok" and body["failing"] == []
     assert set(body["checks"]) == PROBES
     assert body["checks"]["beat"]["last_sweep_seconds_ago"] < 5
-    assert body["checks"]["queue"]["oldest_due_seconds"] == 0.0
+    queue = body["checks"]["queue"]
+    assert (queue["oldest_due_seconds"], queue["oldest_held_seconds"]) == (0.0, 0.0)
+
+
+def test_held_mail_shows_in_the_queue_probe_though_it_is_not_due(client, token):
+    broken = make_integration(needs_attention_reason="auth: 535 5.7.8 invalid")
+    held = send_email(to="ada@example.org", subject="x", text="x", integration=broken)
+    Message.objects.filter(pk=held.pk).update(
+        created_at=timezone.now() - timedelta(minutes=10),
+        next_attempt_at=timezone.now() + timedelta(hours=1))
+    queue = client.get("/healthz", **token).json()["checks"]["queue"]
+    assert queue["oldest_due_seconds"] == 0.0
+    assert 590 < queue["oldest_held_seconds"] < 700
 
 
 @pytest.mark.parametrize("header", [f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", TOKEN, "Bearer "])
