@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from integrations.run_deadline import fail_overdue_runs
 from notifuse_smtp.heartbeat import beat_heartbeat
 
 from . import wakeups
@@ -10,11 +11,13 @@ from .models import Message
 
 
 def sweep() -> dict[str, int]:
-    """Requeue messages whose lease expired, then wake every integration with due mail."""
+    """Requeue messages whose lease expired, then wake every integration with due mail; fail
+    Test-integration runs left running past their deadline (their worker died)."""
     returned = expire_leases()
     integration_ids = republish_due()
+    expired_tests = fail_overdue_runs()
     beat_heartbeat()
-    return {"requeued": returned, "woken": len(integration_ids)}
+    return {"requeued": returned, "woken": len(integration_ids), "expired_tests": expired_tests}
 
 
 def republish_due() -> list[int]:

@@ -1,7 +1,8 @@
 """A test run's hard deadline: a run no worker finished in time is failed, and says why.
 
 Whoever looks at a running run (its page, the page's polling) fails it once its deadline has
-passed; the worker fails it too when its own time limit stops the run. The step that was
+passed, and so does the outbox sweeper for runs nobody looks at; the worker fails it too when
+its own time limit stops the run. The step that was
 waiting carries the catalog's reason: the worker's step when no worker started the run (none
 is running, or none reaches the broker), else the first step not reached.
 """
@@ -27,6 +28,15 @@ def expire_if_overdue(run: IntegrationTest, now: datetime | None = None) -> Inte
         fail_unfinished(run.pk, now)
         run.refresh_from_db()
     return run
+
+
+def fail_overdue_runs(now: datetime | None = None) -> int:
+    """Fail every run still running past its deadline, viewed or not (the sweeper's part):
+    a run whose worker died must not stay `running` in the admin's lists until someone
+    opens it. Returns how many were failed."""
+    now = now or timezone.now()
+    overdue = IntegrationTest.objects.filter(status=TestRunStatus.RUNNING, deadline_at__lte=now)
+    return sum(fail_unfinished(pk, now) for pk in overdue.values_list("pk", flat=True))
 
 
 def fail_unfinished(run_id: int, now: datetime | None = None) -> bool:

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from delivery.sweeper import sweep
 from integrations.diagnostic_runs import QuotaExceeded, start_integration_test
 from integrations.models import IntegrationTest
 from tests.conftest import wait_until
@@ -174,3 +175,19 @@ def test_a_run_that_cannot_be_queued_fails_at_once_and_says_so(
     assert "could not be queued for a worker (ConnectionRefusedError)" in page
     run.refresh_from_db()
     assert (run.status, run.failed_step) == ("failed", "worker")
+
+
+@pytest.mark.django_db
+def test_the_sweeper_fails_a_run_nobody_watches_once_its_deadline_has_passed(settings):
+    settings.TEST_RUN_DEADLINE_SECONDS = 30
+    integration = make_integration()
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    stale = start_integration_test(integration, to="me@example.org", now=an_hour_ago)
+    fresh = start_integration_test(integration, to="me@example.org")
+    assert sweep()["expired_tests"] == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (stale.status, stale.failed_step, stale.started_at) == ("failed", "worker", None)
+    assert stale.finished_at is not None
+    assert fresh.status == "running"  # its worker still has time
+    assert sweep()["expired_tests"] == 0
