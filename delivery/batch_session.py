@@ -65,9 +65,10 @@ class BatchSession:
         # this process dies: outcomes are saved every DELIVERY_RECORD_SECONDS, not only at
         # the end of the batch, to keep that window short.
         record_by = time.monotonic() + settings.DELIVERY_RECORD_SECONDS
+        start_until = _last_start(batch)
         try:
             for index, message in enumerate(batch):
-                stop = self.halted or _lease_ends_soon(message)
+                stop = self.halted or (start_until is not None and timezone.now() >= start_until)
                 outcome = None if stop else self._deliver_one(message)
                 # Halted, its turn is not yet (limits, a pause), or the claim is running out.
                 if outcome is None:
@@ -277,8 +278,8 @@ class BatchSession:
             session.close()
 
 
-def _lease_ends_soon(message: Message) -> bool:
-    """Whether too little of the claim's lease is left to start this message.
+def _last_start(batch: list[Message]) -> datetime | None:
+    """The last moment a message of the batch may be started under its claim's lease.
 
     Once the lease has ended the sweeper queues the message again and another worker sends
     it: sending it here too would send it twice, and saving this try would find the claim
@@ -286,9 +287,10 @@ def _lease_ends_soon(message: Message) -> bool:
     lease, so a message is started only while a third of the lease is left for its exchange
     and for saving the outcomes; the rest of the batch goes back to the queue, untried.
     """
-    expires = message.lease_expires_at
-    margin = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS / 3)
-    return expires is not None and timezone.now() >= expires - margin
+    expiries = [m.lease_expires_at for m in batch if m.lease_expires_at is not None]
+    if not expiries:
+        return None
+    return min(expiries) - timedelta(seconds=settings.DELIVERY_LEASE_SECONDS / 3)
 
 
 def _as_queued(refused: dict, by_envelope: dict[str, str]) -> dict:

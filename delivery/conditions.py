@@ -9,6 +9,9 @@ from django.utils import timezone
 
 from .choices import Status
 
+# Queued on an integration that needs attention: it waits for staff to fix it.
+HELD_CONDITION = models.Q(status=Status.QUEUED) & ~models.Q(integration__needs_attention_reason="")
+
 
 class MessageQuerySet(models.QuerySet):
     """`Message.objects.due()`, `.held()`, `.in_flight()`, `.stale_leases()` and friends.
@@ -29,7 +32,7 @@ class MessageQuerySet(models.QuerySet):
 
     def held(self) -> MessageQuerySet:
         """Queued on an integration that needs attention: it waits for staff to fix it."""
-        return self.queued().exclude(integration__needs_attention_reason="")
+        return self.filter(HELD_CONDITION)
 
     def in_flight(self) -> MessageQuerySet:
         """Claimed by a worker (status `sending`, under a lease)."""

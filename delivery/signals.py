@@ -49,9 +49,7 @@ def send_after_commit(signal: Signal, sender, **arguments) -> None:
 
     Costs nothing when nobody listens, which is the hot path's common case.
     """
-    if not signal.has_listeners(sender):
-        return
-    transaction.on_commit(lambda: _send(signal, sender, arguments))
+    send_each_after_commit(sender, [(signal, arguments)])
 
 
 def send_each_after_commit(sender, announcements: list[tuple[Signal, dict]]) -> None:

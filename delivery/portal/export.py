@@ -6,12 +6,13 @@ import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, QuerySet, Value, When
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from delivery.choices import HELD
-from delivery.models import Message, Status
+from delivery.conditions import HELD_CONDITION
+from delivery.models import Message
 
 COLUMNS = (
     ("id", "pk"), ("created_at", "created_at"), ("status", "shown_status"), ("kind", "kind"),
@@ -48,8 +49,7 @@ def csv_response(messages: QuerySet[Message]) -> StreamingHttpResponse:
 def _shown_status() -> Case:
     """The status as the log shows it: queued mail on an integration that needs attention is
     `held` (it waits for staff, not for its turn)."""
-    held = Q(status=Status.QUEUED) & ~Q(integration__needs_attention_reason="")
-    return Case(When(held, then=Value(HELD)), default=F("status"))
+    return Case(When(HELD_CONDITION, then=Value(HELD)), default=F("status"))
 
 
 def lines(rows: Iterable[tuple]) -> Iterator[str]:
