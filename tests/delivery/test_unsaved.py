@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from django.db.models.signals import post_init
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from delivery.models import Message, SendAttempt
 from delivery.unsaved import unsaved
@@ -63,3 +67,34 @@ def test_a_post_init_receiver_still_sees_each_instance():
     finally:
         post_init.disconnect(receiver, sender=Message)
     assert seen == [message]
+
+
+# Values each field may be given; a drawn subset of them is given, the rest left to defaults.
+GIVEN = {
+    "kind": st.sampled_from(["transactional", "marketing"]),
+    "status": st.sampled_from(["queued", "sent"]),
+    "priority": st.integers(0, 100),
+    "integration": st.just(SmtpIntegration(pk=7, name="x")),
+    "integration_id": st.just(8),
+    "to": st.lists(st.emails(), max_size=3),
+    "cc": st.lists(st.emails(), max_size=2),
+    "subject": st.text(max_size=30),
+    "headers": st.dictionaries(st.sampled_from(["X-A", "X-B"]), st.text(max_size=5)),
+    "tracked_urls": st.none() | st.lists(st.text(max_size=5), max_size=2),
+    "tracking_key": st.text("0123456789abcdef", min_size=32, max_size=32),
+    "attempt_count": st.integers(0, 5),
+    "send_at": st.none() | st.datetimes(timezones=st.just(UTC)),
+    "id": st.none() | st.integers(1, 10**9),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.sampled_from(sorted(GIVEN))).flatmap(
+    lambda names: st.fixed_dictionaries({name: GIVEN[name] for name in names})))
+def test_any_set_of_given_fields_builds_what_model_init_builds(values):
+    if "integration" in values and "integration_id" in values:
+        del values["integration_id"]  # Model(**values) would take the later one: ambiguous
+    built, reference = unsaved(Message, **values), Message(**values)
+    if "tracking_key" not in values:
+        built.tracking_key = reference.tracking_key  # a fresh random key each
+    assert _state(built) == _state(reference)
