@@ -89,7 +89,7 @@ def grow_to(total: int, first_integration: int) -> None:
 
     from delivery.models import Message
 
-    migration = import_module("delivery.migrations.0030_portal_windows_and_search")
+    migration = import_module("delivery.migrations.0035_lighter_search_indexes")
 
     have = Message.objects.count()
     if have >= total:
@@ -108,7 +108,7 @@ def grow_to(total: int, first_integration: int) -> None:
             print(f"  … {stop + 1:,} messages", flush=True)
         cursor.execute("SET maintenance_work_mem = '256MB'")
         with connection.schema_editor() as editor:
-            migration.add_search_indexes(None, editor)
+            migration.create(migration.SEARCH_INDEXES, editor)
         # As autovacuum would by then: fresh statistics, and a visibility map for
         # index-only scans.
         cursor.execute("VACUUM ANALYZE delivery_message")

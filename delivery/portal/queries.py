@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, TextField
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from delivery.choices import HELD
 from delivery.models import Message, SendAttempt, Status
+from delivery.search import search
 
 from .forms import SCHEDULED
 from integrations.models import SECRET_FIELDS, SmtpIntegration
 
-# The Message-ID delivery.mime gives every message: <notifuse-smtp.{pk}.{created}@{domain}>.
-OWN_MESSAGE_ID = re.compile(r"notifuse-smtp\.(?P<pk>\d+)\.\d+@[^\s<>]+")
 # What the log's rows show; bodies and attachments (possibly megabytes each) stay in the table.
 # The integration's mark says whether a queued row is held.
 LOG_FIELDS = ("created_at", "status", "kind", "from_email", "to", "subject", "last_error",
@@ -149,31 +144,6 @@ def message_log(params: dict) -> QuerySet[Message]:
 def start_of(day: date) -> datetime:
     """Midnight at the start of a day, in the current time zone."""
     return timezone.make_aware(datetime.combine(day, time.min))
-
-
-def search(messages: QuerySet[Message], term: str) -> QuerySet[Message]:
-    """A Message-ID finds its message; other text is looked for in To, Subject and From.
-
-    On PostgreSQL each of the three has a trigram index on exactly these expressions
-    (migration 0030).
-    """
-    own_id = OWN_MESSAGE_ID.fullmatch(term.strip("<>"))
-    if own_id:
-        return messages.filter(pk=int(own_id["pk"]))
-    if term.startswith("<") and term.endswith(">") and "@" in term:
-        # Cast: text on both databases (SQLite would read the term as JSON), and still the
-        # expression of the PostgreSQL index.
-        given_id = Cast(KeyTextTransform("Message-ID", "headers"), TextField())
-        return messages.annotate(message_id=given_id).filter(message_id=term)
-    # `to` is a JSON list: its text form holds every address, quoted. SQLite keeps
-    # non-ASCII characters there as \\u escapes, so that form of the term is tried too.
-    escaped = json.dumps(term)[1:-1]
-    in_to = Q(to_text__icontains=term)
-    if escaped != term:
-        in_to |= Q(to_text__icontains=escaped)
-    return messages.annotate(to_text=Cast("to", TextField())).filter(
-        in_to | Q(subject__icontains=term) | Q(from_email__icontains=term)
-    )
 
 
 def with_attempt_counts(messages: list[Message]) -> list[Message]:

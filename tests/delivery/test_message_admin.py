@@ -20,8 +20,13 @@ def test_the_message_list_filters_and_searches(admin_client):
     make_integration()
     send_email(to="carol@example.org", subject="Invoice 7", text="x")
     send_email(to="dave@example.org", subject="Greetings Dave", text="x")
+    sent = send_email(to="carol@example.org", subject="Invoice 6", text="x")
+    Message.objects.filter(pk=sent.pk).update(status=Status.SENT)
     html = admin_client.get("/admin/delivery/message/?q=carol").content.decode()
-    assert "Invoice 7" in html and "Greetings Dave" not in html
+    # Queued and sent mail alike: the search indexes hold sent mail only.
+    assert "Invoice 7" in html and "Invoice 6" in html and "Greetings Dave" not in html
+    by_id = admin_client.get(f"/admin/delivery/message/?q=<notifuse-smtp.{sent.pk}.1@x>")
+    assert "Invoice 6" in by_id.content.decode() and "Invoice 7" not in by_id.content.decode()
     queued = admin_client.get("/admin/delivery/message/?status=queued").content.decode()
     assert "Greetings Dave" in queued
 
