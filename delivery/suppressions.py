@@ -132,19 +132,30 @@ def blocking_entry_query(addresses: Iterable[str], kind: str) -> tuple[str, list
     the addresses: send_email puts it in its INSERT, so the common case (nobody on the list)
     costs no round trip of its own. PostgreSQL only.
 
-    The scopes are written into the SQL (one text per kind), so only the addresses are a
-    parameter.
+    The scopes are written into the SQL (one text per kind), so only the addresses are
+    parameters: one each for a few (the driver adapts a list in Python, several times what
+    a message's other values cost), one array for more.
     """
     wanted = sorted({_normalized_or_none(a) for a in addresses} - {None})
-    return (_blocking_entry_sql(kind == Kind.MARKETING), [wanted])
+    marketing = kind == Kind.MARKETING
+    if 0 < len(wanted) <= ADDRESSES_AS_TEXT:
+        return (_blocking_entry_sql(marketing, len(wanted)), wanted)
+    return (_blocking_entry_sql(marketing, None), [wanted])
+
+
+# Up to this many addresses go as one parameter each; each count is its own statement text,
+# prepared once per connection.
+ADDRESSES_AS_TEXT = 8
 
 
 @functools.cache
-def _blocking_entry_sql(marketing: bool) -> str:
+def _blocking_entry_sql(marketing: bool, addresses: int | None) -> str:
+    """The query for `addresses` text parameters, or for one array when None."""
     scopes = list(SuppressionScope) if marketing else [SuppressionScope.ALL]
     table = connection.ops.quote_name(Suppression._meta.db_table)
     listed = ", ".join(f"'{scope}'" for scope in scopes)  # the enum's own values
-    return f"SELECT 1 FROM {table} WHERE address = ANY(%s) AND scope IN ({listed})"
+    among = "= ANY(%s)" if addresses is None else f"IN ({', '.join(['%s'] * addresses)})"
+    return f"SELECT 1 FROM {table} WHERE address {among} AND scope IN ({listed})"
 
 
 def blocks(kind: str, scope: str) -> bool:
