@@ -18,6 +18,7 @@ from .choices import (
     SuppressionScope,
 )
 from .conditions import MessageQuerySet
+from .json_field import JSONField
 from .webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 # ApiKey and the webhook models are defined beside their code and registered here.
@@ -47,16 +48,16 @@ class Message(models.Model):
     # The caller named the integration: it never fails over to another one.
     integration_pinned = models.BooleanField(default=False)
     from_email = models.CharField(max_length=500)
-    to = models.JSONField(default=list)
-    cc = models.JSONField(default=list, blank=True)
-    bcc = models.JSONField(default=list, blank=True)
-    reply_to = models.JSONField(default=list, blank=True)
+    to = JSONField(default=list)
+    cc = JSONField(default=list, blank=True)
+    bcc = JSONField(default=list, blank=True)
+    reply_to = JSONField(default=list, blank=True)
     subject = models.CharField(max_length=998, blank=True)
     text = models.TextField(blank=True)
     html = models.TextField(blank=True)
-    headers = models.JSONField(default=dict, blank=True)
+    headers = JSONField(default=dict, blank=True)
     # [{"filename", "mimetype", "content_b64"}] from the queued email backend.
-    attachments = models.JSONField(default=list, blank=True)
+    attachments = JSONField(default=list, blank=True)
     # Unique among the messages that have one (a partial index: most messages have none, and
     # every index a message row is in costs each send_email an update).
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
@@ -65,7 +66,7 @@ class Message(models.Model):
     # Where each tracked link of `html` leads, in link order (a click token signs the index):
     # found when the message is queued, so a click is one lookup and never parses HTML.
     # None when the message was queued untracked.
-    tracked_urls = models.JSONField(null=True, blank=True, default=None)
+    tracked_urls = JSONField(null=True, blank=True, default=None)
     # What names the message in its open and click URLs: random, so no URL tells another
     # message's, and independent of SECRET_KEY, so knowing or rotating that key forges or
     # breaks none. A click finds the message by it (message_tracking_key_unique).
@@ -89,11 +90,11 @@ class Message(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True)
     # Recipients already accepted by the server: a retry never sends to them again.
-    delivered_to = models.JSONField(default=list, blank=True)
-    refused_recipients = models.JSONField(default=dict, blank=True)
+    delivered_to = JSONField(default=list, blank=True)
+    refused_recipients = JSONField(default=dict, blank=True)
     # Recipients on the suppression list when the message was queued: {address: reason}.
     # They are never sent to; a message with nobody else ends as `suppressed`.
-    suppressed_recipients = models.JSONField(default=dict, blank=True)
+    suppressed_recipients = JSONField(default=dict, blank=True)
     last_error = models.TextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
