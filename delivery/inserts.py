@@ -106,9 +106,9 @@ def _server_binding_cursor(connection):
     psycopg prepares after `prepare_threshold` runs. Django's own cursors bind on the
     client and are never prepared.
 
-    The psycopg cursor is kept for the connection's life and not closed after use: making
-    one cost about a third of adapting a message's values, and a kept one also keeps the
-    adapters it found for them.
+    The psycopg cursor is kept for the connection's life and not closed after use: a new one
+    per INSERT, finding its value adapters afresh, was a fifth of send_email's Python
+    (0.235 ms a message against 0.19 ms with the cursor kept).
     """
     # As Django's cursor() does: a kept connection (CONN_MAX_AGE) that fails its health
     # check is replaced, so a restarted database is survived.
