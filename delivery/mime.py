@@ -60,7 +60,7 @@ def _header_addresses(addresses: list[str]) -> list[str]:
 
 def _extra_headers(message: Message) -> dict[str, str]:
     own = {"Message-ID": message_id(message)}
-    if any(name.lower() == "message-id" for name in message.headers):
+    if message.headers and any(name.lower() == "message-id" for name in message.headers):
         own = {}  # the caller's replaces it, however spelt (rows queued before the check)
     return {**own, **message.headers, **list_unsubscribe_headers(message)}
 
@@ -293,12 +293,13 @@ def _message_headers(message: Message) -> str:
 
 
 def _header_line(name: str, value: str) -> str:
+    lowered = name.lower()
     # Custom MIME headers would be merged with (or rewritten alongside) the generated ones.
-    if name.lower().startswith("content-") or name.lower() == "mime-version":
+    if lowered.startswith("content-") or lowered == "mime-version":
         raise NotSimple
     if not (HEADER_NAME.match(name) and PRINTABLE_ASCII.match(value)):
         raise NotSimple
-    if name.lower().startswith("list-"):
+    if lowered.startswith("list-"):
         # Folded inside its angle brackets, as the full path writes it: the hosted
         # unsubscribe URL of every marketing message is longer than a line.
         value = list_header(name, value)
