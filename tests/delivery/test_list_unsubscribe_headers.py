@@ -83,7 +83,7 @@ def test_the_default_url_carries_an_unguessable_token_not_the_message_id(
     assert str(first.pk) not in tokens and str(second.pk) not in tokens
     message, recipients = unsubscribe_recipients(tokens[0])
     assert (message.pk, recipients) == (first.pk, ["reader@example.org"])
-    # 128 random bits name the message: an altered token names none.
+    # The key names the message: an altered token names none.
     assert unsubscribe_recipients(tokens[0].replace(tokens[0][:2], "WW", 1)) is None
     assert unsubscribe_recipients(("0" if tokens[0][0] != "0" else "1") + tokens[0][1:]) is None
 

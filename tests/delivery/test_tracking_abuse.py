@@ -173,6 +173,14 @@ def test_tokens_name_no_id_and_an_enumerated_or_forged_one_is_a_404(client, sett
     assert TrackingEvent.objects.count() == 1
 
 
+def test_a_key_is_the_second_it_was_made_then_96_random_bits():
+    before = int(time.time())
+    keys = [send().tracking_key for _ in range(3)]
+    # The second in front keeps the unique index's writes on its newest pages.
+    assert all(before <= int(key[:8], 16) <= int(time.time()) for key in keys)
+    assert len({key[8:] for key in keys}) == 3
+
+
 def test_signed_tokens_in_mail_sent_before_the_keys_still_work_for_that_mail(client):
     message = send()
     Message.objects.filter(pk=message.pk).update(signed_tracking_tokens=True)
