@@ -113,9 +113,13 @@ def main() -> None:
     checkouts = {"this checkout": HERE.parents[1], str(args.other): args.other.resolve()}
     results: dict[str, list[dict]] = {name: [] for name in checkouts}
     for pair in range(args.pairs):
+        print(f"pair {pair + 1} of {args.pairs} (msg/s by round):", flush=True)
         for name, checkout in checkouts.items():
-            results[name] += turns(checkout, args.rounds, args.messages)
-        print(f"pair {pair + 1} of {args.pairs} done", flush=True)
+            found = turns(checkout, args.rounds, args.messages)
+            results[name] += found
+            print(f"  {name:<24}" + "".join(
+                f"  {row} " + " ".join(f"{r[row]['rate']:,.0f}" for r in found)
+                for row in ROWS), flush=True)
     report(results)
 
 
