@@ -7,7 +7,6 @@ says how far the session got. Certificates are always verified against the syste
 
 from __future__ import annotations
 
-import re
 import smtplib
 import socket
 import time
@@ -24,20 +23,14 @@ from .failures import catalog
 from .failures.errors import DeliveryError, FailureClass
 from .mail_parameters import prepare
 from .models import connect_host_name
+from .pipelined_send import ACCEPTED_RCPT, can_pipeline, refusals_kept, send_pipelined
 from .secrets import undecryptable_fields
 from .smtp_connection import ImplicitTlsSmtp, Smtp, quietly_close, tls_context
 from .wire_names import ehlo_hostname_error
 
 if TYPE_CHECKING:
     from .credentials.base import Credentials
-    from .mail_parameters import Prepared
     from .models import SmtpIntegration
-
-ACCEPTED_RCPT = (250, 251)
-# Larger envelopes go command by command: a pipelined write that big could fill both
-# directions' buffers while the server waits for us to read its replies.
-PIPELINE_MAX_RECIPIENTS = 100
-LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 # Called after each stage with (stage, seconds, session, error or None): diagnostics use it.
 StepObserver = Callable[[str, float, "SmtpSession", DeliveryError | None], None]
@@ -78,10 +71,10 @@ class SmtpSession:
         self.mailbox = mailbox or self.integration.username
         self._check_secrets_readable()
         if error := ehlo_hostname_error(self.integration):
-            with self._step("ehlo"):  # reported at the step it would have broken
+            with self.step("ehlo"):  # reported at the step it would have broken
                 raise error
         if self.integration.auth_type == "oauth2":
-            with self._step("token"):
+            with self.step("token"):
                 self.credentials.prepare(mailbox=self.mailbox)
         try:
             self.smtp = self._open_authenticated()
@@ -106,14 +99,14 @@ class SmtpSession:
     def _refreshed_after_rejection(self, error: DeliveryError) -> bool:
         if self.integration.auth_type != "oauth2":
             return False
-        with self._step("token"):
+        with self.step("token"):
             return self.credentials.refresh_after_rejection(self.mailbox, error)
 
     def _open_authenticated(self) -> smtplib.SMTP:
         smtp = self._connect()
         try:
             self._greet(smtp)
-            with self._step("auth"):
+            with self.step("auth"):
                 refuse_auth_in_clear(smtp, self.integration)
                 with bounded_replies(smtp):
                     self.credentials.authenticate(smtp, mailbox=self.mailbox)
@@ -128,10 +121,10 @@ class SmtpSession:
         timeout = self.timeout
         host = connect_host_name(integration.host)
         if integration.implicit_tls:
-            with self._step("connect"):
+            with self.step("connect"):
                 sock = socket.create_connection((host, integration.port), timeout)
             try:
-                with self._step("tls"):
+                with self.step("tls"):
                     self.smtp_in_progress = ImplicitTlsSmtp(
                         sock, host, integration.port, integration.ehlo_name, timeout
                     )
@@ -139,7 +132,7 @@ class SmtpSession:
                 sock.close()
                 raise
             return self.smtp_in_progress
-        with self._step("connect"):
+        with self.step("connect"):
             self.smtp_in_progress = Smtp(
                 host,
                 integration.port,
@@ -149,15 +142,15 @@ class SmtpSession:
         return self.smtp_in_progress
 
     def _greet(self, smtp: smtplib.SMTP) -> None:
-        with self._step("ehlo"):
+        with self.step("ehlo"):
             self._ehlo(smtp)
         if self.integration.use_tls and not self.integration.implicit_tls:
-            with self._step("tls"):
+            with self.step("tls"):
                 if not smtp.has_extn("starttls"):
                     raise catalog.local_failure("starttls-missing")
                 smtp.starttls(context=tls_context())
                 self.tls_version = smtp.sock.version() if smtp.sock else None
-            with self._step("ehlo"):
+            with self.step("ehlo"):
                 self._ehlo(smtp)
         elif self.integration.implicit_tls:
             self.tls_version = smtp.sock.version() if smtp.sock else None
@@ -179,22 +172,19 @@ class SmtpSession:
         assert smtp is not None, "open() first"
         if self.in_transaction:
             self.reset()  # the last transaction did not finish: start clean
-        with self._step("mail"):
+        with self.step("mail"):
             prepared = prepare(content, smtp.esmtp_features)
         self.in_transaction = True
-        # A session with an observer (Test integration) goes step by step, so each step
-        # reports its own reply and time.
-        pipelining = self.observer is None and smtp.has_extn("pipelining")
-        if pipelining and len(recipients) <= PIPELINE_MAX_RECIPIENTS:
-            return self._send_pipelined(smtp, envelope_from, recipients, prepared)
+        if can_pipeline(self, smtp, recipients):
+            return send_pipelined(self, smtp, envelope_from, recipients, prepared)
         refused: dict[str, tuple[int, str]] = {}
-        with self._step("mail"):
+        with self.step("mail"):
             options = [*prepared.options, *smtputf8.mail_options(
                 smtp, [envelope_from, *recipients], prepared.content)]
             code, reply = smtp.mail(envelope_from, options)
             if code != 250:
                 raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
-        with self._step("rcpt"):
+        with self.step("rcpt"):
             for address in recipients:
                 code, reply = smtp.rcpt(address)
                 if code not in ACCEPTED_RCPT:
@@ -202,60 +192,12 @@ class SmtpSession:
             if len(refused) == len(recipients):
                 self.reset_quietly()
                 raise self.recipients_refused_error(refused)
-        with _refusals_kept(refused), self._step("data"):
+        with refusals_kept(refused), self.step("data"):
             code, reply = smtp.data(prepared.content)
             if code != 250:
                 raise smtplib.SMTPDataError(code, reply)
         # After the final 250 the server has reset the transaction (RFC 5321 §4.1.1.4), so
         # the next message needs no RSET round trip.
-        self.in_transaction = False
-        self.messages_sent += 1
-        return refused
-
-    def _send_pipelined(
-        self, smtp: smtplib.SMTP, envelope_from: str, recipients: list[str], prepared: Prepared
-    ) -> dict:
-        """MAIL, every RCPT and DATA in one write, then the replies in order (RFC 2920).
-
-        One round trip instead of two plus one per recipient. Every reply is read before
-        acting on any, so the connection stays in step; a 421 ends it at once (Smtp).
-        """
-        with self._step("mail"):
-            # Envelope addresses arrive bare (notifuse_smtp.addresses.envelope_address).
-            options = [*prepared.options, *smtputf8.mail_options(
-                smtp, [envelope_from, *recipients], prepared.content)]
-            commands = [" ".join([f"MAIL FROM:<{envelope_from}>", *options])]
-            commands += [f"RCPT TO:<{address}>" for address in recipients]
-            if any("\r" in command or "\n" in command for command in commands):
-                raise ValueError("an envelope address contains a line break")  # as smtplib
-            smtp.send("\r\n".join([*commands, "DATA", ""]))
-            mail_reply = smtp.getreply()
-        refused: dict[str, tuple[int, str]] = {}
-        with self._step("rcpt"):
-            for address in recipients:
-                code, reply = smtp.getreply()
-                if code not in ACCEPTED_RCPT:
-                    refused[address] = (code, catalog.decoded(reply))
-        with self._step("data"):
-            data_code, data_reply = smtp.getreply()
-            if data_code == 354 and (mail_reply[0] != 250 or len(refused) == len(recipients)):
-                # The server took DATA with no transaction to carry it: end it with a lone
-                # dot, as RFC 2920 says, so nothing is sent.
-                smtp.send(b".\r\n")
-                smtp.getreply()
-        if mail_reply[0] != 250:
-            with self._step("mail"):
-                raise smtplib.SMTPSenderRefused(*mail_reply, envelope_from)
-        if len(refused) == len(recipients):
-            self.reset_quietly()  # the server still holds the accepted MAIL FROM
-            raise self.recipients_refused_error(refused)
-        with _refusals_kept(refused), self._step("data"):
-            if data_code != 354:
-                raise smtplib.SMTPDataError(data_code, data_reply)
-            smtp.send(_dot_terminated(prepared.content))
-            code, reply = smtp.getreply()
-            if code != 250:
-                raise smtplib.SMTPDataError(code, reply)
         self.in_transaction = False
         self.messages_sent += 1
         return refused
@@ -274,12 +216,12 @@ class SmtpSession:
         nothing; raises DeliveryError at the step that refused."""
         smtp = self.smtp
         assert smtp is not None, "open() first"
-        with self._step("mail"):
+        with self.step("mail"):
             options = smtputf8.mail_options(smtp, [envelope_from, recipient])
             code, reply = smtp.mail(envelope_from, options)
             if code != 250:
                 raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
-        with self._step("rcpt"):
+        with self.step("rcpt"):
             code, reply = smtp.rcpt(recipient)
         self.reset_quietly()
         if code not in ACCEPTED_RCPT:
@@ -292,7 +234,7 @@ class SmtpSession:
     def reset(self) -> None:
         """RSET, so a half-finished transaction never leaks into the next message."""
         if self.smtp is not None:
-            with self._step("mail"):
+            with self.step("mail"):
                 self.smtp.rset()
             self.in_transaction = False
 
@@ -313,7 +255,7 @@ class SmtpSession:
             pass
 
     # -- errors ----------------------------------------------------------------------------
-    def _step(self, stage: str) -> _Step:
+    def step(self, stage: str) -> _Step:
         """Run one stage, tell the observer how it went, and classify what it raises."""
         return _Step(self, stage)
 
@@ -360,33 +302,3 @@ class _Step:
     def _tell_observer(self, error: DeliveryError | None) -> None:
         if self.client.observer:
             self.client.observer(self.stage, time.monotonic() - self.started, self.client, error)
-
-
-def _refusals_kept(refused: dict) -> _RefusalsKept:
-    """A failure once some recipients were refused carries their refusals, so each
-    recipient's answer is recorded (a permanent one for good) whatever DATA came to."""
-    return _RefusalsKept(refused)
-
-
-class _RefusalsKept:
-    __slots__ = ("refused",)
-
-    def __init__(self, refused: dict) -> None:
-        self.refused = refused
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type, exc, traceback) -> bool:
-        if isinstance(exc, DeliveryError):
-            exc.refused_recipients = {**self.refused, **exc.refused_recipients}
-        return False
-
-
-def _dot_terminated(content: bytes) -> bytes:
-    """The message as DATA carries it: leading dots doubled, ended by CRLF . CRLF (what
-    smtplib.SMTP.data does after its own round trip for DATA, which pipelining has done)."""
-    quoted = LEADING_DOT.sub(b"..", content)
-    if not quoted.endswith(b"\r\n"):
-        quoted += b"\r\n"
-    return quoted + b".\r\n"

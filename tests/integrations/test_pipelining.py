@@ -68,9 +68,10 @@ def test_commands_are_sent_together_when_the_server_offers_pipelining(settings):
     assert server.content == b"Subject: x\r\n\r\n..hi\r\n"  # the leading dot doubled
 
 
-@pytest.fixture
-def pipelining_server():
-    with SmtpTestServer(pipelining=True) as server:
+@pytest.fixture(params=[False, True], ids=["data", "bdat"])
+def pipelining_server(request):
+    """With CHUNKING too the content goes as BDAT in the same write: the same outcomes."""
+    with SmtpTestServer(pipelining=True, chunking=request.param) as server:
         yield server
 
 

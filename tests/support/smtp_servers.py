@@ -48,6 +48,8 @@ class Received:
     arrived_at: float = 0.0
     # MAIL FROM carried SMTPUTF8 (RFC 6531).
     smtputf8: bool = False
+    # The content came as BDAT chunks (RFC 3030), not DATA.
+    by_bdat: bool = False
 
     @cached_property
     def parsed(self) -> EmailMessage:
@@ -74,6 +76,8 @@ class SmtpTestServer:
         by one either way, so this decides which way the client sends.
       hold_data_from: from this message on (1 is the first), the reply to the message's
         data waits until `release_held()` (a server that stalls); `held` counts the waiting.
+      chunking: advertise CHUNKING (RFC 3030) and take BDAT (Received.by_bdat says which
+        messages came that way).
       smtputf8: advertise SMTPUTF8 (RFC 6531) and take UTF-8 addresses; without it
         aiosmtpd refuses MAIL FROM with SMTPUTF8 and non-ASCII commands.
       data_delay: seconds each message's data waits before its reply (a slow server).
@@ -97,6 +101,7 @@ class SmtpTestServer:
         pipelining: bool = False,
         hold_data_from: int = 0,
         smtputf8: bool = False,
+        chunking: bool = False,
         data_delay: float = 0.0,
         # Earlier names of fail_first_n / drop_in_data_first_n, still used by older tests.
         fail_first: tuple[int, str] | None = None,
@@ -114,6 +119,7 @@ class SmtpTestServer:
         self.reject_data = reject_data
         self.pipelining = pipelining
         self.smtputf8 = smtputf8
+        self.chunking = chunking
         # Only the server's event-loop thread counts these down, so they need no lock.
         self.fail_first_n = fail_first_n or fail_first or (0, "")
         self.drop_in_data_first_n = drop_in_data_first_n or drop_in_data_first
@@ -287,6 +293,8 @@ class _Handler:
         session.host_name = hostname
         if self.owner.pipelining:
             responses.insert(len(responses) - 1, "250-PIPELINING")
+        if self.owner.chunking:
+            responses.insert(len(responses) - 1, "250-CHUNKING")
         return responses
 
     async def handle_MAIL(
@@ -329,7 +337,8 @@ class _Handler:
             await asyncio.sleep(self.owner.data_delay)
         received = Received(envelope.mail_from, list(envelope.rcpt_tos),
                             envelope.original_content, arrived_at=time.time(),
-                            smtputf8=envelope.smtp_utf8)
+                            smtputf8=envelope.smtp_utf8,
+                            by_bdat=getattr(envelope, "by_bdat", False))
         self.owner._record(self.owner.messages, received)
         return "250 2.0.0 OK queued"
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
+from .chunking_smtp import ChunkingSMTP
+
 # What Gmail sends as a 334 challenge when it refuses a token, before its 535.
 GMAIL_XOAUTH2_ERROR = {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
 XOAUTH2_REFUSALS = {
@@ -17,8 +19,9 @@ XOAUTH2_REFUSALS = {
 }
 
 
-class XOAuth2SMTP(SMTP):
-    """aiosmtpd's SMTP protocol plus AUTH XOAUTH2 as Gmail and Microsoft 365 speak it."""
+class XOAuth2SMTP(ChunkingSMTP):
+    """aiosmtpd's SMTP protocol plus AUTH XOAUTH2 as Gmail and Microsoft 365 speak it (and
+    BDAT, offered when the test server says so)."""
 
     def __init__(self, owner: Any, **kwargs: Any) -> None:
         self.owner = owner
