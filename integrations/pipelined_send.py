@@ -28,6 +28,9 @@ ACCEPTED_RCPT = (250, 251)
 # Larger envelopes go command by command: a pipelined write that big could fill both
 # directions' buffers while the server waits for us to read its replies.
 PIPELINE_MAX_RECIPIENTS = 100
+# Larger messages go as DATA, after the replies: a server that refuses MAIL and hangs up
+# (421) stops reading, and a write that big would fail before its reply could be read.
+CHUNK_IN_ONE_WRITE_MAX = 64 * 1024
 LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
@@ -48,12 +51,18 @@ def send_pipelined(
     Every reply is read before acting on any, so the connection stays in step; a 421 ends it
     at once (Smtp). Raises DeliveryError as SmtpSession.send does.
     """
-    chunked = settings.SMTP_CHUNKING and smtp.has_extn("chunking")
+    chunked = (settings.SMTP_CHUNKING and smtp.has_extn("chunking")
+               and len(prepared.content) <= CHUNK_IN_ONE_WRITE_MAX)
     with session.step("mail"):
         _write_transaction(smtp, envelope_from, recipients, prepared, chunked)
+    # Once the chunk is written the server may hold the whole message: a reply that never
+    # comes, to any of the commands, leaves it unknown whether the message was taken, as a
+    # silence after DATA's final dot does, and is recorded as that.
+    silence = "data" if chunked else None
+    with session.step("mail", silence=silence):
         mail_reply = smtp.getreply()
-    refused = _rcpt_replies(session, smtp, recipients)
-    with session.step("data"):
+    refused = _rcpt_replies(session, smtp, recipients, silence)
+    with refusals_kept(refused), session.step("data"):
         data_code, data_reply = smtp.getreply()
         if not chunked and data_code == 354 and (
             mail_reply[0] != 250 or len(refused) == len(recipients)
@@ -103,9 +112,11 @@ def _write_transaction(
     smtp.send("\r\n".join([*commands, ""]).encode(smtp.command_encoding) + content)
 
 
-def _rcpt_replies(session: SmtpSession, smtp: smtplib.SMTP, recipients: list[str]) -> dict:
+def _rcpt_replies(
+    session: SmtpSession, smtp: smtplib.SMTP, recipients: list[str], silence: str | None,
+) -> dict:
     refused: dict[str, tuple[int, str]] = {}
-    with session.step("rcpt"):
+    with session.step("rcpt", silence=silence):
         for address in recipients:
             code, reply = smtp.getreply()
             if code not in ACCEPTED_RCPT:

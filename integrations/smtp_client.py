@@ -255,9 +255,11 @@ class SmtpSession:
             pass
 
     # -- errors ----------------------------------------------------------------------------
-    def step(self, stage: str) -> _Step:
-        """Run one stage, tell the observer how it went, and classify what it raises."""
-        return _Step(self, stage)
+    def step(self, stage: str, *, silence: str | None = None) -> _Step:
+        """Run one stage, tell the observer how it went, and classify what it raises; a
+        failure with no reply at all (timeout, lost connection) is classified at `silence`
+        when given."""
+        return _Step(self, stage, silence)
 
     def _classified(self, stage: str, code: int | None, text: str) -> DeliveryError:
         return catalog.from_reply(stage, code, text, self._context())
@@ -281,10 +283,10 @@ class _Step:
     nested generators cost five times as much.
     """
 
-    __slots__ = ("client", "stage", "started")
+    __slots__ = ("client", "silence", "stage", "started")
 
-    def __init__(self, client: SmtpSession, stage: str) -> None:
-        self.client, self.stage = client, stage
+    def __init__(self, client: SmtpSession, stage: str, silence: str | None = None) -> None:
+        self.client, self.stage, self.silence = client, stage, silence
 
     def __enter__(self) -> None:
         self.started = time.monotonic()
@@ -292,7 +294,10 @@ class _Step:
 
     def __exit__(self, exc_type, exc, traceback) -> bool:
         if isinstance(exc, catalog.CLASSIFIED_EXCEPTIONS):
-            error = catalog.from_exception(self.stage, exc, self.client._context())
+            stage = self.stage
+            if self.silence and not isinstance(exc, smtplib.SMTPResponseException):
+                stage = self.silence
+            error = catalog.from_exception(stage, exc, self.client._context())
             self._tell_observer(error)
             raise error from None
         if exc is None or isinstance(exc, DeliveryError):

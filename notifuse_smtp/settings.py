@@ -195,8 +195,8 @@ TEST_RUN_DEADLINE_SECONDS = env.float("TEST_RUN_DEADLINE_SECONDS", default=60.0)
 # messages (SES and others recycle hosts behind their load balancers).
 SMTP_MAX_IDLE_SECONDS = env.float("SMTP_MAX_IDLE_SECONDS", default=60.0)
 SMTP_MAX_MESSAGES_PER_SESSION = env.int("SMTP_MAX_MESSAGES_PER_SESSION", default=500)
-# A server that offers CHUNKING and PIPELINING (Gmail, Exchange Online) gets each message in
-# one round trip, as BDAT (integrations/pipelined_send.py); off, DATA as everywhere else.
+# A server that offers CHUNKING and PIPELINING (Gmail, Exchange Online) gets each message of
+# up to 64 KiB in one round trip, as BDAT (integrations/pipelined_send.py); off, DATA.
 SMTP_CHUNKING = env.bool("SMTP_CHUNKING", default=True)
 try:
     SMTP_IMPLICIT_TLS_PORTS = [

@@ -70,8 +70,8 @@ RULES: tuple[Rule, ...] = (
     # disconnection, although the server may still be working on the command.
     Rule("exception.reply-timeout", T, "The server accepted the connection but did not answer "
          "within the timeout (overloaded, or slow to check the message). The message will be "
-         "retried; after a silence at the end of DATA the server may have kept the message, "
-         "so the recipient could receive it twice.",
+         "retried; after a silence once the message was sent (at the end of DATA, or after a "
+         "BDAT chunk) the server may have kept it, so the recipient could receive it twice.",
          says="Timed out after {seconds:g} s waiting for the server"),
     Rule("exception.network", T, "Could not reach the server (refused or reset). Check host and "
          "port; the message will be retried.", says="Network error: {reason}"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import threading
+import time
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 from delivery import engine
 from delivery.api import send_email
 from delivery.models import Status
+from integrations.failures.errors import DeliveryError
+from integrations.pipelined_send import CHUNK_IN_ONE_WRITE_MAX
 from integrations.smtp_client import SmtpSession
 from tests.factories import drain_until_settled, make_integration
 from tests.support.smtp_servers import SmtpTestServer
@@ -144,6 +147,122 @@ def test_a_connection_dropped_after_the_chunk_is_retried_and_delivered_once():
         assert [(a.stage, a.failure_class) for a in attempts] == [
             ("data", "transient"), ("data", "")]
         assert [r.by_bdat for r in server.messages] == [True]
+
+
+@pytest.mark.parametrize("chunking", [True, False], ids=["bdat", "data"])
+def test_a_421_to_the_content_keeps_the_recipients_refused_before_it(settings, chunking):
+    settings.SMTP_CHUNKING = chunking
+    with SmtpTestServer(pipelining=True, chunking=True,
+                        reject_rcpt={"gone@example.org": "550 5.1.1 No such user"},
+                        reject_data="421 4.3.2 Shutting down") as server:
+        session = SmtpSession(make_integration(server))
+        session.open()
+        with pytest.raises(DeliveryError) as caught:
+            session.send("app@example.com", ["gone@example.org", "ok@example.org"],
+                         b"Subject: x\r\n\r\nhi\r\n")
+    assert (caught.value.stage, caught.value.smtp_code) == ("data", 421)
+    assert list(caught.value.refused_recipients) == ["gone@example.org"]
+
+
+class HangsUpAfterRefusingMail:
+    """Answers MAIL with 421 and closes without reading the rest, as a server going down
+    does (RFC 5321 §3.8)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.commands: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        with conn, conn.makefile("rb") as stream:
+            conn.sendall(b"220 test ESMTP\r\n")
+            stream.readline()  # EHLO
+            conn.sendall(b"250-test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n")
+            self.commands.append(stream.readline().rstrip(b"\r\n"))
+            conn.sendall(b"421 4.7.0 Try again later, closing connection\r\n")
+
+
+def test_a_large_message_goes_as_data_so_a_421_to_mail_is_read(settings):
+    settings.SMTP_TIMEOUT = 5
+    server = HangsUpAfterRefusingMail()
+    session = SmtpSession(make_integration(host="127.0.0.1", port=server.port,
+                                           auth_type="none"))
+    session.open()
+    with pytest.raises(DeliveryError) as caught:
+        session.send("app@example.com", ["a@example.org"], _lines(4_000_000))
+    assert (caught.value.stage, caught.value.smtp_code) == ("mail", 421)
+    with SmtpTestServer(pipelining=True, chunking=True) as chunking:
+        session = SmtpSession(make_integration(chunking))
+        session.open()
+        for size in (CHUNK_IN_ONE_WRITE_MAX - 100, CHUNK_IN_ONE_WRITE_MAX + 100):
+            session.send("app@example.com", ["a@example.org"], _lines(size))
+        session.close()
+    assert [r.by_bdat for r in chunking.messages] == [True, False]
+
+
+def _lines(size: int) -> bytes:
+    """A message of `size` octets in 72-octet lines."""
+    body = (b"z" * 70 + b"\r\n") * (size // 72 + 1)
+    return (b"Subject: x\r\n\r\n" + body)[:size - 2] + b"\r\n"
+
+
+class SlowToAnswerMail:
+    """A server whose first MAIL check outlasts the client's timeout, and which keeps the
+    message it then reads whole (as a queue does, whoever hears the reply)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.kept = 0
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            conn, _ = self.listener.accept()
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn, self.connections == 1),
+                             daemon=True).start()
+
+    def _serve(self, conn, slow: bool) -> None:
+        with conn, conn.makefile("rb") as stream:
+            conn.sendall(b"220 test ESMTP\r\n")
+            stream.readline()  # EHLO
+            conn.sendall(b"250-test\r\n250-PIPELINING\r\n250 CHUNKING\r\n")
+            while (line := stream.readline()).startswith((b"MAIL", b"RSET")):
+                if line.startswith(b"RSET"):
+                    conn.sendall(b"250 OK\r\n")
+                    continue
+                if slow:
+                    time.sleep(2)
+                stream.readline()  # RCPT
+                size = int(stream.readline().split()[1])  # BDAT <size> LAST
+                if len(stream.read(size)) == size:
+                    self.kept += 1
+                try:
+                    conn.sendall(b"250 OK\r\n250 OK\r\n250 2.0.0 queued\r\n")
+                except OSError:
+                    return
+
+
+def test_no_reply_once_the_chunk_went_is_recorded_as_a_silence_after_the_content(settings):
+    """The price of one round trip: the server may hold the message before any reply, so
+    a timeout there is what a timeout after DATA's final dot is (catalog: it may have been
+    taken, and a retry may deliver it twice)."""
+    settings.SMTP_TIMEOUT = 1
+    server = SlowToAnswerMail()
+    integration = make_integration(host="127.0.0.1", port=server.port, auth_type="none")
+    message = drain_until_settled(integration, _queue(integration, "a@example.org"))
+    attempts = list(message.attempts.order_by("number"))
+    assert [(a.stage, a.failure_class) for a in attempts] == [
+        ("data", "transient"), ("data", "")]
+    assert message.status == Status.SENT
+    deadline = time.monotonic() + 10
+    while server.kept < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.kept == 2, "the slow server kept the first copy too"
 
 
 # Lines as the MIME layer writes them (CRLF-ended, at most 998 octets), drawn to hit what
