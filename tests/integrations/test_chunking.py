@@ -1,10 +1,10 @@
 """CHUNKING (RFC 3030): a server that offers it with PIPELINING gets each message in one
-write, the content as `BDAT <size> LAST`, and receives exactly what DATA would have carried."""
+write, the content as `BDAT <size> LAST` (test_pipelining shows the one write), and receives
+exactly what DATA would have carried."""
 
 from __future__ import annotations
 
 import smtplib
-import socket
 import threading
 import time
 
@@ -20,59 +20,11 @@ from integrations.failures.errors import DeliveryError
 from integrations.pipelined_send import CHUNK_IN_ONE_WRITE_MAX
 from integrations.smtp_client import SmtpSession
 from tests.factories import drain_until_settled, make_integration
+from tests.support.raw_servers import listen
+from tests.support.scripted_smtp import ScriptedSmtpServer
 from tests.support.smtp_servers import SmtpTestServer
 
 pytestmark = pytest.mark.django_db
-
-
-class RepliesOnlyAfterTheChunk:
-    """A server that answers nothing until MAIL, RCPT, BDAT and the whole chunk arrived.
-
-    A client that waited for any reply before sending the content would wait forever here
-    (its timeout fails the test): delivering through it proves one round trip.
-    """
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.commands: list[bytes] = []
-        self.content = b""
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        conn, _ = self.listener.accept()
-        with conn, conn.makefile("rb") as stream:
-            conn.sendall(b"220 test ESMTP\r\n")
-            stream.readline()  # EHLO
-            conn.sendall(b"250-test\r\n250-PIPELINING\r\n250 CHUNKING\r\n")
-            while not self.commands or not self.commands[-1].startswith(b"BDAT"):
-                self.commands.append(stream.readline().rstrip(b"\r\n"))
-            self.content = stream.read(int(self.commands[-1].split()[1]))
-            conn.sendall(b"250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.0.0 queued\r\n")
-            stream.readline()  # QUIT
-            conn.sendall(b"221 bye\r\n")
-
-    def close(self) -> None:
-        self.listener.close()
-
-
-def test_the_whole_message_goes_in_one_write_as_bdat(settings):
-    settings.SMTP_TIMEOUT = 3
-    server = RepliesOnlyAfterTheChunk()
-    try:
-        integration = make_integration(host="127.0.0.1", port=server.port, auth_type="none")
-        session = SmtpSession(integration)
-        session.open()
-        refused = session.send("app@example.com", ["bob@example.org"], b"Subject: x\r\n\r\n.hi")
-        session.close()
-    finally:
-        server.close()
-    assert refused == {}
-    assert server.commands == [b"MAIL FROM:<app@example.com>", b"RCPT TO:<bob@example.org>",
-                               b"BDAT 19 LAST"]
-    # Counted, not ended by a dot line: the leading dot goes as it is.
-    assert server.content == b"Subject: x\r\n\r\n.hi\r\n"
 
 
 @pytest.fixture
@@ -164,34 +116,16 @@ def test_a_421_to_the_content_keeps_the_recipients_refused_before_it(settings, c
     assert list(caught.value.refused_recipients) == ["gone@example.org"]
 
 
-class HangsUpAfterRefusingMail:
-    """Answers MAIL with 421 and closes without reading the rest, as a server going down
-    does (RFC 5321 §3.8)."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.commands: list[bytes] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        conn, _ = self.listener.accept()
-        with conn, conn.makefile("rb") as stream:
-            conn.sendall(b"220 test ESMTP\r\n")
-            stream.readline()  # EHLO
-            conn.sendall(b"250-test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n")
-            self.commands.append(stream.readline().rstrip(b"\r\n"))
-            conn.sendall(b"421 4.7.0 Try again later, closing connection\r\n")
-
-
 def test_a_large_message_goes_as_data_so_a_421_to_mail_is_read(settings):
     settings.SMTP_TIMEOUT = 5
-    server = HangsUpAfterRefusingMail()
-    session = SmtpSession(make_integration(host="127.0.0.1", port=server.port,
-                                           auth_type="none"))
-    session.open()
-    with pytest.raises(DeliveryError) as caught:
-        session.send("app@example.com", ["a@example.org"], _lines(4_000_000))
+    # A 421 closes the scripted server's connection with the rest unread, as a server
+    # going down does (RFC 5321 §3.8).
+    refusing = {"MAIL": "421 4.7.0 Try again later, closing connection"}
+    with ScriptedSmtpServer(extensions=("PIPELINING", "CHUNKING"), replies=refusing) as server:
+        session = SmtpSession(make_integration(server))
+        session.open()
+        with pytest.raises(DeliveryError) as caught:
+            session.send("app@example.com", ["a@example.org"], _lines(4_000_000))
     assert (caught.value.stage, caught.value.smtp_code) == ("mail", 421)
     with SmtpTestServer(pipelining=True, chunking=True) as chunking:
         session = SmtpSession(make_integration(chunking))
@@ -213,7 +147,7 @@ class SlowToAnswerMail:
     message it then reads whole (as a queue does, whoever hears the reply)."""
 
     def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener = listen(0)
         self.port = self.listener.getsockname()[1]
         self.kept = 0
         self.connections = 0

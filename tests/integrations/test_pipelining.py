@@ -1,8 +1,8 @@
-"""PIPELINING (RFC 2920): MAIL, RCPT and DATA in one write, and every reply read in order."""
+"""PIPELINING (RFC 2920): MAIL, RCPT and DATA in one write, and every reply read in order;
+with CHUNKING (RFC 3030) the content in that write too, as BDAT."""
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
@@ -12,48 +12,59 @@ from delivery.api import send_email
 from delivery.models import Status
 from integrations.smtp_client import SmtpSession
 from tests.factories import make_integration
+from tests.support.raw_servers import listen
 from tests.support.smtp_servers import SmtpTestServer
 
 pytestmark = pytest.mark.django_db
 
 
-class RepliesOnlyAfterData:
-    """A server that answers MAIL and RCPT only once DATA has arrived too.
+class RepliesOnlyAfterEverything:
+    """A server that answers nothing until MAIL, RCPT and DATA arrived, or, offering
+    CHUNKING, until MAIL, RCPT, BDAT and the whole chunk did.
 
-    A client that waited for the MAIL reply before sending RCPT would wait forever here (its
-    timeout fails the test), so delivering through it proves the commands were pipelined.
+    A client that waited for any reply before sending the rest would wait forever here (its
+    timeout fails the test): delivering through it proves how few round trips it took.
     """
 
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, chunking: bool) -> None:
+        self.chunking = chunking
+        self.listener = listen(0)
         self.port = self.listener.getsockname()[1]
         self.commands: list[bytes] = []
         self.content = b""
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
         conn, _ = self.listener.accept()
+        last = b"BDAT" if self.chunking else b"DATA"
         with conn, conn.makefile("rb") as lines:
             conn.sendall(b"220 test ESMTP\r\n")
             lines.readline()  # EHLO
-            conn.sendall(b"250-test\r\n250 PIPELINING\r\n")
-            while not self.commands or self.commands[-1] != b"DATA":
+            conn.sendall(b"250-test\r\n250-PIPELINING\r\n250 "
+                         + (b"CHUNKING" if self.chunking else b"8BITMIME") + b"\r\n")
+            while not self.commands or not self.commands[-1].startswith(last):
                 self.commands.append(lines.readline().rstrip(b"\r\n"))
-            conn.sendall(b"250 2.1.0 OK\r\n250 2.1.5 OK\r\n354 go ahead\r\n")
-            while (line := lines.readline()) != b".\r\n":
-                self.content += line
-            conn.sendall(b"250 2.0.0 queued\r\n")
+            if self.chunking:
+                self.content = lines.read(int(self.commands[-1].split()[1]))
+                conn.sendall(b"250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.0.0 queued\r\n")
+            else:
+                conn.sendall(b"250 2.1.0 OK\r\n250 2.1.5 OK\r\n354 go ahead\r\n")
+                while (line := lines.readline()) != b".\r\n":
+                    self.content += line
+                conn.sendall(b"250 2.0.0 queued\r\n")
             lines.readline()  # QUIT
             conn.sendall(b"221 bye\r\n")
 
-    def close(self) -> None:
-        self.listener.close()
 
-
-def test_commands_are_sent_together_when_the_server_offers_pipelining(settings):
+@pytest.mark.parametrize(("chunking", "last_command", "content"), [
+    (False, b"DATA", b"Subject: x\r\n\r\n..hi\r\n"),  # the leading dot doubled
+    (True, b"BDAT 19 LAST", b"Subject: x\r\n\r\n.hi\r\n"),  # counted, sent as it is
+], ids=["data", "bdat"])
+def test_commands_go_together_when_the_server_offers_pipelining(
+    settings, chunking, last_command, content
+):
     settings.SMTP_TIMEOUT = 3
-    server = RepliesOnlyAfterData()
+    server = RepliesOnlyAfterEverything(chunking)
     try:
         integration = make_integration(host="127.0.0.1", port=server.port, auth_type="none")
         session = SmtpSession(integration)
@@ -61,11 +72,11 @@ def test_commands_are_sent_together_when_the_server_offers_pipelining(settings):
         refused = session.send("app@example.com", ["bob@example.org"], b"Subject: x\r\n\r\n.hi")
         session.close()
     finally:
-        server.close()
+        server.listener.close()
     assert refused == {}
     assert server.commands == [b"MAIL FROM:<app@example.com>", b"RCPT TO:<bob@example.org>",
-                               b"DATA"]
-    assert server.content == b"Subject: x\r\n\r\n..hi\r\n"  # the leading dot doubled
+                               last_command]
+    assert server.content == content
 
 
 @pytest.fixture(params=[False, True], ids=["data", "bdat"])

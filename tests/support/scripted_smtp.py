@@ -2,6 +2,7 @@
 
 It offers the EHLO extensions it is given, answers each command with the scripted reply
 (else a plain success), and records every command line and every message as received.
+It takes BDAT chunks (RFC 3030) when a test offers CHUNKING.
 aiosmtpd always offers 8BITMIME and answers by its own rules; this one does what it is told:
 refuse one recipient and then DATA, close with 421 in the middle of AUTH, or go silent.
 """
@@ -114,6 +115,8 @@ class ScriptedSmtpServer:
             offered = ["scripted.test", *self.extensions] if verb == "EHLO" else ["scripted"]
             conn.sendall(_multiline(250, offered))
             return True
+        if verb == "BDAT":
+            return self._answer_chunk(conn, lines, rest, reply)
         reply = _DEFAULTS.get(verb, "250 2.0.0 OK") if reply is None else reply
         if reply is SILENT:
             lines.read()  # until the client gives up and closes
@@ -127,6 +130,17 @@ class ScriptedSmtpServer:
             self.commands.append(END_OF_DATA)
             return self._answer_end_of_data(conn, lines)
         return not str(reply).startswith(("421", "221"))
+
+    def _answer_chunk(self, conn: socket.socket, lines, rest: str, reply: object) -> bool:
+        """BDAT <size> [LAST] (RFC 3030): the chunk is read whatever the reply (the
+        script's, else a success); a LAST chunk is recorded as a message."""
+        size, _, last = rest.partition(" ")
+        chunk = lines.read(int(size))
+        if last:
+            self.messages.append(chunk)
+        reply = reply or _DEFAULTS[END_OF_DATA]
+        conn.sendall(f"{reply}\r\n".encode())
+        return not str(reply).startswith("421")
 
     def _answer_end_of_data(self, conn: socket.socket, lines) -> bool:
         reply = self._scripted(END_OF_DATA) or _DEFAULTS[END_OF_DATA]
